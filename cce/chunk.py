@@ -1,0 +1,761 @@
+"""Split a source file into chunks: the units that are embedded, indexed and returned by search.
+
+A chunk is a contiguous range of whole lines (or a slice of one over-long line) that fits the
+embedding model's window once `embedding_text` has put its header on top. The split follows the
+file's structure: Python through `ast`, brace languages through a scanner that tracks brace depth
+outside strings and comments, Markdown by headings, anything else by blank-line separated blocks.
+Every line of the file lands in at least one chunk, and chunks come in file order.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import accumulate
+
+# bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
+MAX_TOKENS = 480
+# A hit should point at one screenful: a longer chunk is split even when its tokens would fit.
+MAX_LINES = 60
+# Neighbours merge only while together this small, so a chunk stays about one thing.
+MERGE_TOKENS = 128
+# A fragment this small (an import, a constant, a closing brace) always joins a neighbour that has room.
+TINY_TOKENS = 32
+# Prose (Markdown paragraphs, blank-line blocks of other files) is regrouped up to this size.
+BLOCK_TOKENS = 320
+# Consecutive windows of one long definition share this many lines, so neither loses its context.
+OVERLAP_LINES = 2
+# Headings and names longer than this are cut: the header must leave room for the source.
+MAX_SYMBOL_CHARS = 120
+
+_SPECIAL_TOKENS = 2  # [CLS] and [SEP]
+_MIN_PIECE_CHARS = 16  # slice length when a header alone fills the budget: bounds the slice count
+_MAX_NESTING = 8  # containers split inside containers at most this deep (bounds recursion)
+_HEAD_LINES = 12  # a declaration's name is looked for in this many first lines...
+_HEAD_CHARS = 300  # ...each cut to this length, which keeps the name regexes linear
+
+# WordPiece splits every punctuation character off and cuts words into pieces of a few letters
+# (camelCase is lowercased first, so it splits further): a capital starts a new piece here.
+_TOKEN_RE = re.compile(r"[A-Z]?[a-z]{1,4}|[A-Z]{1,4}|[0-9]{1,3}|[^\sA-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Lines start..end (1-based, inclusive) of a file, or a slice of one over-long line."""
+
+    start: int
+    end: int
+    text: str
+    symbol: str | None
+    kind: str | None
+    lang: str
+
+
+_EXTENSIONS = {
+    "py": "python", "pyi": "python", "pyw": "python",
+    "js": "javascript", "mjs": "javascript", "cjs": "javascript", "jsx": "javascript",
+    "ts": "typescript", "mts": "typescript", "cts": "typescript", "tsx": "typescript",
+    "go": "go", "rs": "rust", "java": "java",
+    "c": "c", "h": "c",
+    "cc": "cpp", "cpp": "cpp", "cxx": "cpp", "c++": "cpp", "hh": "cpp", "hpp": "cpp", "hxx": "cpp",
+    "h++": "cpp", "ipp": "cpp", "tpp": "cpp", "inl": "cpp",
+    "cs": "csharp", "php": "php", "kt": "kotlin", "kts": "kotlin", "swift": "swift",
+    "scala": "scala", "sc": "scala", "dart": "dart", "groovy": "groovy", "gradle": "groovy",
+    "md": "markdown", "markdown": "markdown", "mdx": "markdown",
+    "rst": "restructuredtext", "txt": "text", "adoc": "asciidoc",
+    "rb": "ruby", "sh": "shell", "bash": "shell", "zsh": "shell", "fish": "shell", "ps1": "powershell",
+    "lua": "lua", "pl": "perl", "pm": "perl", "r": "r", "jl": "julia", "ex": "elixir", "exs": "elixir",
+    "erl": "erlang", "hs": "haskell", "ml": "ocaml", "mli": "ocaml", "clj": "clojure", "zig": "zig",
+    "nim": "nim", "sql": "sql", "html": "html", "htm": "html", "css": "css", "scss": "scss",
+    "less": "less", "vue": "vue", "svelte": "svelte", "xml": "xml", "json": "json", "yaml": "yaml",
+    "yml": "yaml", "toml": "toml", "ini": "ini", "cfg": "ini", "proto": "protobuf",
+    "graphql": "graphql", "tf": "terraform", "mk": "make", "cmake": "cmake", "dockerfile": "dockerfile",
+}  # fmt: skip
+_FILENAMES = {
+    "makefile": "make", "gnumakefile": "make", "dockerfile": "dockerfile", "containerfile": "dockerfile",
+    "cmakelists.txt": "cmake", "jenkinsfile": "groovy", "gemfile": "ruby", "rakefile": "ruby",
+    "vagrantfile": "ruby", "justfile": "just",
+}  # fmt: skip
+
+
+def language_for(path: str) -> str:
+    """The language of a file from its name: "python", "go", "markdown", ... and "text" when unknown."""
+    name = re.split(r"[\\/]", path)[-1].lower()
+    if name in _FILENAMES:
+        return _FILENAMES[name]
+    if name.startswith("dockerfile."):  # Dockerfile.dev and friends
+        return "dockerfile"
+    stem, dot, ext = name.rpartition(".")
+    return _EXTENSIONS.get(ext, "text") if dot and stem else "text"
+
+
+def estimate_tokens(text: str) -> int:
+    """A quick, rather high guess of the model tokens in `text`, [CLS] and [SEP] included.
+
+    One token per punctuation character, per run of up to 4 letters and per 3 digits: a little
+    over WordPiece on ordinary code, and exact on operator-dense code, where a characters/N rule
+    under-counts badly. Long runs of random letters and digits (hashes, base64) can exceed it,
+    which is why `chunk_source` confirms its plan with the real tokenizer when it is given one.
+    """
+    return len(_TOKEN_RE.findall(text)) + _SPECIAL_TOKENS
+
+
+def embedding_text(path: str, chunk: Chunk) -> str:
+    """What the model sees for a chunk: a short header naming file and symbol, then the source."""
+    header = f"path: {path}\n"
+    if chunk.symbol:
+        header += f"symbol: {chunk.symbol} ({chunk.kind})\n" if chunk.kind else f"symbol: {chunk.symbol}\n"
+    # Outer blank lines carry nothing for the model (chunks own the blank lines after them).
+    return f"{header}\n{chunk.text.strip()}"
+
+
+def chunk_source(
+    path: str,
+    text: str,
+    max_tokens: int = MAX_TOKENS,
+    count_tokens: Callable[[str], int] | None = None,
+) -> list[Chunk]:
+    """Split a file's text into chunks whose `embedding_text` each measure at most `max_tokens`.
+
+    Sizes are planned with `estimate_tokens`; when `count_tokens` (the model tokenizer's count) is
+    given, each chunk is measured once with it and only the chunks over budget are split again.
+    Line numbers count "\\n"-separated lines; a final newline ends the last line.
+    """
+    if not text.strip():
+        return []
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    ctx = _Ctx(path, language_for(path), lines, max_tokens)
+    chunks = _emit(ctx, *_segments(ctx, text), 0)
+    return chunks if count_tokens is None else _confirm(ctx, chunks, count_tokens)
+
+
+@dataclass
+class _Seg:
+    """A planned line range; `split` (when set) yields its parts if the whole does not fit."""
+
+    start: int
+    end: int
+    symbol: str | None
+    kind: str | None
+    split: Callable[[int, int], list[_Seg]] | None = None
+
+
+class _Ctx:
+    """One file being chunked: its lines, running token estimates and header costs."""
+
+    def __init__(self, path: str, lang: str, lines: list[str], max_tokens: int) -> None:
+        self.path = path
+        self.lang = lang
+        self.lines = lines
+        self.budget = max_tokens
+        # Long headings and names are cut so that the header leaves most of the budget to source.
+        self._symbol_chars = max(8, min(MAX_SYMBOL_CHARS, max_tokens // 3))
+        # Running sums make the estimate of any line range O(1), so planning stays linear.
+        self._cum = [0, *accumulate(len(_TOKEN_RE.findall(line)) for line in lines)]
+        self._headers: dict[tuple[str | None, str | None], int] = {}
+
+    def cost(self, start: int, end: int) -> int:
+        return self._cum[end] - self._cum[start - 1]
+
+    def trim(self, symbol: str | None) -> str | None:
+        return symbol if symbol is None else symbol[: self._symbol_chars]
+
+    def header(self, symbol: str | None, kind: str | None) -> int:
+        key = (symbol, kind)
+        if key not in self._headers:
+            empty = Chunk(1, 1, "", self.trim(symbol), kind, self.lang)
+            self._headers[key] = estimate_tokens(embedding_text(self.path, empty))
+        return self._headers[key]
+
+    def fits(self, start: int, end: int, symbol: str | None, kind: str | None) -> bool:
+        return end - start < MAX_LINES and self.header(symbol, kind) + self.cost(start, end) <= self.budget
+
+    def chunk(self, start: int, end: int, symbol: str | None, kind: str | None) -> Chunk:
+        return Chunk(start, end, "\n".join(self.lines[start - 1 : end]), self.trim(symbol), kind, self.lang)
+
+    def blank(self, line: int) -> bool:
+        return not self.lines[line - 1].strip()
+
+
+def _segments(ctx: _Ctx, text: str) -> tuple[list[_Seg], int]:
+    """The file's top-level segments, and how far small neighbours among them may merge."""
+    if ctx.lang == "python":
+        segs = _python_segments(ctx, text)
+        if segs is not None:
+            return segs, MERGE_TOKENS
+    elif ctx.lang in _BRACE_SYNTAX:
+        return _BraceFile(ctx, text, _BRACE_SYNTAX[ctx.lang]).segments(), MERGE_TOKENS
+    elif ctx.lang == "markdown":
+        return _markdown_segments(ctx), MERGE_TOKENS
+    # Plain blank-line blocks regroup like prose.
+    return _blocks(ctx, 1, len(ctx.lines), None, "block", None), BLOCK_TOKENS
+
+
+# ---------------------------------------------------------------- planning into chunks
+
+
+def _emit(ctx: _Ctx, segs: list[_Seg], limit: int, depth: int) -> list[Chunk]:
+    """Merge small neighbours up to `limit`, keep what fits, split the rest into parts or windows."""
+    out: list[Chunk] = []
+    for seg in _merge(ctx, segs, limit):
+        if ctx.fits(seg.start, seg.end, seg.symbol, seg.kind):
+            out.append(ctx.chunk(seg.start, seg.end, seg.symbol, seg.kind))
+            continue
+        parts = seg.split(seg.start, seg.end) if seg.split and depth < _MAX_NESTING else []
+        if len(parts) > 1:
+            # The paragraphs of a long document section regroup into larger pieces than code does.
+            out.extend(_emit(ctx, parts, BLOCK_TOKENS if seg.kind == "section" else MERGE_TOKENS, depth + 1))
+        else:
+            out.extend(_windows(ctx, seg.start, seg.end, seg.symbol, seg.kind, ctx.budget))
+    return out
+
+
+def _merge(ctx: _Ctx, segs: list[_Seg], limit: int) -> list[_Seg]:
+    out: list[_Seg] = []
+    for seg in segs:
+        merged = _merge_pair(ctx, out[-1], seg, limit) if out else None
+        if merged is None:
+            out.append(seg)
+        else:
+            out[-1] = merged
+    return out
+
+
+def _merge_pair(ctx: _Ctx, a: _Seg, b: _Seg, limit: int) -> _Seg | None:
+    size_a, size_b = ctx.cost(a.start, a.end), ctx.cost(b.start, b.end)
+    # A tiny tail always joins; a tiny head only when it names nothing (an import, a constant
+    # block), so that a one-line stub does not lend its name to the big function after it.
+    tiny = size_b <= TINY_TOKENS or (size_a <= TINY_TOKENS and a.symbol is None)
+    if size_a + size_b > limit and not tiny:
+        return None
+    named = a if a.symbol is not None or b.symbol is None else b  # the first name is kept
+    if not ctx.fits(a.start, b.end, named.symbol, named.kind):
+        return None
+    return _Seg(a.start, b.end, named.symbol, named.kind)
+
+
+def _windows(
+    ctx: _Ctx, start: int, end: int, symbol: str | None, kind: str | None, budget: int
+) -> list[Chunk]:
+    """Cover start..end with windows of whole lines under `budget`, overlapping a little."""
+    head = ctx.header(symbol, kind)
+    out: list[Chunk] = []
+    i = start
+    overlap = 0  # lines the next window may repeat from the previous one
+    while i <= end:
+        if head + ctx.cost(i, i) > budget:
+            out.extend(_split_line(ctx, i, ctx.lines[i - 1], symbol, kind, estimate_tokens, budget))
+            i, overlap = i + 1, 0
+            continue
+        while overlap and head + ctx.cost(i - overlap, i) > budget:
+            overlap -= 1
+        first = i - overlap
+        # Share what is left equally rather than filling windows and leaving a scrap.
+        parts = max(-(-ctx.cost(i, end) // max(budget - head, 1)), -(-(end - i + 1) // MAX_LINES))
+        token_goal, line_goal = -(-ctx.cost(i, end) // parts), -(-(end - i + 1) // parts)
+        j = i
+        while (
+            j < end
+            and j + 1 - first < MAX_LINES
+            and head + ctx.cost(first, j + 1) <= budget
+            and ctx.cost(i, j) < token_goal
+            and j + 1 - i < line_goal
+        ):
+            j += 1
+        overlap = min(OVERLAP_LINES, (j - first + 1) // 2)
+        if j < end and ctx.cost(j + 1, end) == 0 and end - first < MAX_LINES:
+            j = end  # only blank lines are left
+        elif j < end:
+            # Rather end at a blank line in the last third: a natural break needs no overlap.
+            cut = next((k for k in range(j, i + 2 * (j - i) // 3, -1) if ctx.blank(k)), None)
+            if cut is not None:
+                j, overlap = cut, 0
+        out.append(ctx.chunk(first, j, symbol, kind))
+        i = j + 1
+    return out
+
+
+def _split_line(
+    ctx: _Ctx,
+    line: int,
+    text: str,
+    symbol: str | None,
+    kind: str | None,
+    measure: Callable[[str], int],
+    budget: int,
+) -> list[Chunk]:
+    """Cut one over-long line (minified code, data) into consecutive slices under `budget`."""
+    symbol = ctx.trim(symbol)
+    head = measure(embedding_text(ctx.path, Chunk(line, line, "", symbol, kind, ctx.lang)))
+    room = max(budget - head, 1)
+    # Slices may get as short as one character, unless the header alone leaves no room at all.
+    least = 1 if head < budget else _MIN_PIECE_CHARS
+    # First guess from this line's characters per estimated token; each slice is measured.
+    size = max(least, len(text) * room // max(estimate_tokens(text), 1))
+    out: list[Chunk] = []
+    pos = 0
+    while pos < len(text) or not out:  # an empty line still needs its chunk
+        piece = text[pos : pos + size]
+        while len(piece) > least:
+            used = measure(embedding_text(ctx.path, Chunk(line, line, piece, symbol, kind, ctx.lang)))
+            if used <= budget:
+                break
+            # Shrink in proportion to the overshoot, and strictly, so this ends; the next slices
+            # start from the size that fitted.
+            size = max(least, min(len(piece) - 1, len(piece) * room // max(used - head, 1) * 9 // 10))
+            piece = text[pos : pos + size]
+        out.append(Chunk(line, line, piece, symbol, kind, ctx.lang))
+        pos += len(piece)
+    return out
+
+
+def _confirm(ctx: _Ctx, chunks: list[Chunk], count_tokens: Callable[[str], int]) -> list[Chunk]:
+    """Measure each planned chunk once with the real tokenizer; split only those over budget."""
+    out: list[Chunk] = []
+    todo = chunks[::-1]
+    while todo:
+        chunk = todo.pop()
+        used = count_tokens(embedding_text(ctx.path, chunk))
+        if used <= ctx.budget:
+            out.append(chunk)
+        elif chunk.start == chunk.end:
+            out.extend(
+                _split_line(ctx, chunk.start, chunk.text, chunk.symbol, chunk.kind, count_tokens, ctx.budget)
+            )
+        else:
+            # The estimate was low for this code: plan again with the budget shrunk by the same
+            # ratio. Every window is then smaller than the chunk, so this ends.
+            planned = ctx.header(chunk.symbol, chunk.kind) + ctx.cost(chunk.start, chunk.end)
+            budget = ctx.budget * planned // used * 9 // 10
+            todo.extend(reversed(_windows(ctx, chunk.start, chunk.end, chunk.symbol, chunk.kind, budget)))
+    # Pieces of a chunk that overlapped the next one can start after it; the sort is stable, so
+    # the slices of one line keep their order.
+    out.sort(key=lambda chunk: chunk.start)
+    return out
+
+
+def _tile(
+    ctx: _Ctx, anchors: list[_Seg], lo: int, hi: int, gap_symbol: str | None, gap_kind: str
+) -> list[_Seg]:
+    """Cover lo..hi with the anchors and the code between them; blank lines join what precedes."""
+    segs: list[_Seg] = []
+    cursor = lo
+    for anchor in [*anchors, None]:
+        stop = hi if anchor is None else anchor.start - 1
+        if cursor <= stop:
+            first = next((k for k in range(cursor, stop + 1) if not ctx.blank(k)), None)
+            if first is None:
+                if segs:
+                    segs[-1].end = stop
+                elif anchor is not None:
+                    anchor.start = cursor
+            else:
+                if segs:
+                    segs[-1].end = first - 1
+                else:
+                    first = cursor
+                segs.append(_Seg(first, stop, gap_symbol, gap_kind))
+        if anchor is not None:
+            segs.append(anchor)
+            cursor = anchor.end + 1
+    return segs
+
+
+def _blocks(
+    ctx: _Ctx, lo: int, hi: int, symbol: str | None, kind: str, fenced: list[bool] | None
+) -> list[_Seg]:
+    """Blank-line separated blocks of lo..hi (a blank line inside a code fence separates nothing)."""
+    starts: list[int] = []
+    after_blank = True
+    for k in range(lo, hi + 1):
+        if ctx.blank(k) and not (fenced and fenced[k]):
+            after_blank = True
+        elif after_blank:
+            starts.append(k)
+            after_blank = False
+    if not starts:
+        return []
+    starts[0] = lo
+    ends = [s - 1 for s in starts[1:]] + [hi]
+    return [_Seg(s, e, symbol, kind) for s, e in zip(starts, ends, strict=True)]
+
+
+# ---------------------------------------------------------------- Python
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _python_segments(ctx: _Ctx, text: str) -> list[_Seg] | None:
+    """Definitions and the module code between them, or None when `ast` cannot read the file."""
+    if _LONE_CR.search(text):
+        return None  # Python counts a lone \r as a line break; our line numbers would drift
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences and the like
+            tree = ast.parse(text.removeprefix("\ufeff"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return _python_body(ctx, tree.body, 1, len(ctx.lines), None, 0)
+
+
+def _python_body(
+    ctx: _Ctx, body: list[ast.stmt], lo: int, hi: int, owner: str | None, prev_end: int
+) -> list[_Seg]:
+    anchors: list[_Seg] = []
+    for node in body:
+        if isinstance(node, _DEFS):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            # Comment lines right above a definition describe it.
+            while start - 1 > prev_end and ctx.lines[start - 2].lstrip().startswith("#"):
+                start -= 1
+            name = f"{owner}.{node.name}" if owner else node.name
+            end = node.end_lineno or node.lineno
+            if isinstance(node, ast.ClassDef):
+                anchors.append(_Seg(start, end, name, "class", _python_class(ctx, node, name)))
+            else:
+                anchors.append(_Seg(start, end, name, "method" if owner else "function"))
+        prev_end = node.end_lineno or node.lineno
+    return _tile(ctx, anchors, lo, hi, owner, "class" if owner else "module")
+
+
+def _python_class(ctx: _Ctx, node: ast.ClassDef, name: str) -> Callable[[int, int], list[_Seg]]:
+    # The part before the first method (signature, docstring, attributes) becomes the header chunk.
+    return lambda start, end: _python_body(ctx, node.body, start, end, name, node.lineno)
+
+
+# ---------------------------------------------------------------- brace languages
+
+_LINE_COMMENT = r"//[^\n]*"
+_BLOCK_COMMENT = r"/\*[\s\S]*?(?:\*/|\Z)"
+_HASH_COMMENT = r"#(?!\[)[^\n]*"  # PHP; #[...] is an attribute
+# Strings end at their quote, else at the end of the line (or file, where they may span lines), so
+# every opening quote matches at once: no rescans, linear time on any input. `*+` never backtracks.
+_DQ_LINE = r'"(?:\\[\s\S]|[^"\\\n])*+(?:"|$)'
+_DQ_MULTI = r'"(?:\\[\s\S]|[^"\\])*+(?:"|\Z)'
+_SQ_LINE = r"'(?:\\[\s\S]|[^'\\\n])*+(?:'|$)"
+_SQ_MULTI = r"'(?:\\[\s\S]|[^'\\])*+(?:'|\Z)"
+_CHAR = r"'(?:\\(?:u\{[0-9a-fA-F]{1,6}\}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{1,3}|[^\n])|[^'\\\n])'"
+_TEMPLATE = r"`(?:\\[\s\S]|\$\{[^{}]*\}|[^`\\])*+(?:`|\Z)"  # a simple ${...} may hold backticks
+_GO_RAW = r"`[^`]*+(?:`|\Z)"
+_TRIPLE_DQ = r'"""[\s\S]*?(?:"""|\Z)'
+_TRIPLE_SQ = r"'''[\s\S]*?(?:'''|\Z)"
+_RUST_RAW = r'\bb?r(?P<hashes>#*)"[\s\S]*?(?:"(?P=hashes)|\Z)'
+_CPP_RAW = r'\b(?:u8|[uUL])?R"(?P<delim>[^()\\\s"]{0,16})\([\s\S]*?(?:\)(?P=delim)"|\Z)'
+_CS_VERBATIM = r'(?:\$@|@\$?)"(?:[^"]|"")*+(?:"|\Z)'
+
+
+def _mask(*alternatives: str) -> re.Pattern[str]:
+    return re.compile("|".join(alternatives), re.M)
+
+
+_ANNOTATED = r"(?:[@\w$.]+(?:\([^()\n]*\))?\s+)*?"  # modifiers and annotations before a keyword
+_TYPE_DECL = re.compile(
+    rf"^\s*{_ANNOTATED}(?P<kind>class|interface|enum|record|struct|trait|object|protocol|extension"
+    r"|namespace|union|actor)\s+(?P<name>[\w$.]+)",
+    re.M,
+)
+_KEYWORD_FUNC = re.compile(
+    rf"^\s*{_ANNOTATED}(?:fun|func|function|def)\s+(?:<[^<>\n]*>\s*)?&?(?:[\w$]+\.)*(?P<name>[\w$]+)", re.M
+)
+# A C-family function or method: type words, then the name, then "(" (the name check rejects keywords).
+_C_FUNC = re.compile(
+    r"^\s*(?P<pre>(?:[\w$@<>\[\],.*&?:~]++\s++)*?)[*&^]*+\s*+"
+    r"(?P<name>~?[A-Za-z_$][\w$]*+(?:<[^<>()\n]*>)?(?:::~?[A-Za-z_$][\w$]*+(?:<[^<>()\n]*>)?)*+)\s*+\(",
+    re.M,
+)
+_C_TYPE = re.compile(
+    r"^\s*(?:typedef\s+)?(?:template\s*<[^\n]*>\s*)?(?P<kind>struct|union|enum|class|namespace)\s+"
+    r"(?:class\s+|struct\s+)?(?:\w+\s+)*?(?P<name>\w+(?:::\w+)*)(?=\s*(?:[:{;]|$|final\b))",
+    re.M,
+)
+_JS_PREFIX = r"^\s*(?:export\s+)?(?:default\s+)?(?:declare\s+)?"
+_JS_DECLS = (
+    (re.compile(rf"{_JS_PREFIX}(?:abstract\s+)?class\s+(?P<name>[\w$]+)", re.M), "class"),
+    (re.compile(rf"{_JS_PREFIX}(?:async\s+)?function\b\s*\*?\s*(?P<name>[\w$]+)", re.M), "function"),
+    (
+        re.compile(
+            rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)\s*(?::[^=\n]*)?="
+            r"\s*(?:async\b\s*)?(?:function\b|\(|[\w$]+\s*=>)",
+            re.M,
+        ),
+        "function",
+    ),
+    (
+        re.compile(
+            rf"{_JS_PREFIX}(?:abstract\s+|const\s+)?(?P<kind>interface|enum|namespace|module|type)"
+            r"\s+(?P<name>[\w$.]+)",
+            re.M,
+        ),
+        "type",
+    ),
+    (re.compile(rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)", re.M), "variable"),
+)
+_JS_MODIFIERS = (
+    r"(?:(?:public|private|protected|static|readonly|abstract|override|declare|async|get|set|accessor)\s+)*"
+)
+_JS_MEMBERS = (
+    (
+        re.compile(
+            rf"^\s*(?P<pre>{_JS_MODIFIERS})\*?\s*(?P<name>#?[\w$]+)\s*[?!]?\s*(?:<[^<>\n]*>\s*)?\(", re.M
+        ),
+        "method",
+    ),
+    (
+        re.compile(
+            rf"^\s*(?P<pre>{_JS_MODIFIERS})(?P<name>#?[\w$]+)\s*[?!]?\s*(?::[^=\n]*)?=\s*(?:async\b\s*)?"
+            r"(?:function\b|\(|[\w$]+\s*=>)",
+            re.M,
+        ),
+        "method",
+    ),
+)
+_GO_DECLS = (
+    (
+        re.compile(
+            r"^func\s*\(\s*(?:\w+\s+)?\*?\s*(?P<recv>\w+)(?:\[[^\]\n]*\])?\s*\)\s*(?P<name>\w+)", re.M
+        ),
+        "method",
+    ),
+    (re.compile(r"^func\s+(?P<name>\w+)", re.M), "function"),
+    (re.compile(r"^type\s+(?P<name>\w+)(?:\[[^\]\n]*\])?\s+(?P<kind>struct|interface)\b", re.M), "type"),
+    (re.compile(r"^type\s+(?P<name>\w+)", re.M), "type"),
+    (re.compile(r"^(?P<kind>var|const)\s+(?P<name>\w+)", re.M), "variable"),
+)
+_RUST_VIS = r"(?:pub(?:\([^()\n]*\))?\s+)?"
+_RUST_GENERICS = r"<(?:[^<>]|<[^<>]*>)*>"
+_RUST_DECLS = (
+    (
+        re.compile(
+            rf"^\s*{_RUST_VIS}(?:default\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?"
+            r"(?:extern\s+\S*\s*)?fn\s+(?P<name>\w+)",
+            re.M,
+        ),
+        "function",
+    ),
+    (
+        re.compile(
+            rf"^\s*{_RUST_VIS}(?:unsafe\s+)?(?:auto\s+)?(?P<kind>struct|enum|union|trait|mod|type)\s+(?P<name>\w+)",
+            re.M,
+        ),
+        "type",
+    ),
+    (
+        re.compile(
+            rf"^\s*(?:unsafe\s+)?impl\b\s*(?:{_RUST_GENERICS})?\s*(?:!?[\w:]+(?:{_RUST_GENERICS})?\s+for\s+)?"
+            r"(?:dyn\s+)?&?(?:\w+::)*(?P<name>\w+)",
+            re.M,
+        ),
+        "impl",
+    ),
+    (re.compile(r"^\s*macro_rules!\s*(?P<name>\w+)", re.M), "macro"),
+    (re.compile(rf"^\s*{_RUST_VIS}(?P<kind>const|static)\s+(?:mut\s+)?(?P<name>\w+)", re.M), "const"),
+)
+_SWIFT_INIT = (re.compile(r"^\s*(?:[@\w]+\s+)*?(?P<name>init|deinit|subscript)\b", re.M), "method")
+
+# Kinds whose members are named "Type.member" and split out when the whole is too big.
+_TYPE_KINDS = frozenset(
+    {"class", "struct", "interface", "impl", "trait", "enum", "object", "record", "protocol", "extension"}
+    | {"union", "actor"}
+)
+_TEMPLATE_ARGS = re.compile(r"<[^<>]*>")
+_KIND_NAMES = {"mod": "module", "var": "variable"}
+_KEYWORDS = frozenset(
+    {"if", "for", "foreach", "while", "switch", "catch", "return", "sizeof", "new", "else", "do", "try"}
+    | {"using", "lock", "fixed", "throw", "case", "await", "yield", "typeof", "defined", "assert", "goto"}
+    | {"synchronized", "static_assert", "decltype", "alignof", "__attribute__", "elif", "function"}
+    | {"extends", "implements"}
+)
+
+
+@dataclass(frozen=True)
+class _Syntax:
+    mask: re.Pattern[str]  # comments and string literals, blanked out before counting braces
+    decls: tuple[tuple[re.Pattern[str], str], ...]  # name patterns with their default kind
+    members: tuple[tuple[re.Pattern[str], str], ...] = ()  # tried only directly inside a type
+
+
+_C_MASK = (_LINE_COMMENT, _BLOCK_COMMENT)
+_C_DECLS = ((_C_TYPE, "struct"), (_C_FUNC, "function"))
+_C_FAMILY = ((_TYPE_DECL, "class"), (_C_FUNC, "function"))  # a method is `type name(`
+_KEYWORD_FAMILY = ((_TYPE_DECL, "class"), (_KEYWORD_FUNC, "function"))  # a method is `fun name(`
+_JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE), _JS_DECLS, _JS_MEMBERS)
+_BRACE_SYNTAX = {
+    "javascript": _JS,
+    "typescript": _JS,
+    "go": _Syntax(_mask(*_C_MASK, _GO_RAW, _DQ_LINE, _CHAR), _GO_DECLS),
+    "rust": _Syntax(_mask(*_C_MASK, _RUST_RAW, _DQ_MULTI, _CHAR), _RUST_DECLS),
+    "java": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _C_FAMILY),
+    "csharp": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _CS_VERBATIM, _DQ_LINE, _CHAR), _C_FAMILY),
+    "c": _Syntax(_mask(*_C_MASK, _DQ_LINE, _CHAR), _C_DECLS),
+    "cpp": _Syntax(_mask(*_C_MASK, _CPP_RAW, _DQ_LINE, _CHAR), _C_DECLS),
+    "php": _Syntax(_mask(*_C_MASK, _HASH_COMMENT, _DQ_MULTI, _SQ_MULTI), _KEYWORD_FAMILY),
+    "kotlin": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY),
+    "swift": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE), _KEYWORD_FAMILY, (_SWIFT_INIT,)),
+    "scala": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY),
+    "dart": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _TRIPLE_SQ, _DQ_LINE, _SQ_LINE), _C_FAMILY),
+    "groovy": _Syntax(
+        _mask(*_C_MASK, _TRIPLE_DQ, _TRIPLE_SQ, _DQ_LINE, _SQ_LINE), (*_KEYWORD_FAMILY, (_C_FUNC, "function"))
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """The block whose members are being named: nameless members take its symbol and kind."""
+
+    qual: str | None  # prefix for member names ("Router" in "Router.handle"), set inside a type
+    symbol: str | None
+    kind: str
+    in_type: bool
+
+
+def _blank_out(match: re.Match[str]) -> str:
+    # Same length and the same line breaks, so offsets and line numbers stay put.
+    return "\n".join(" " * len(part) for part in match.group().split("\n"))
+
+
+class _BraceFile:
+    """Declarations of a brace language, found by brace depth outside strings and comments."""
+
+    def __init__(self, ctx: _Ctx, text: str, syntax: _Syntax) -> None:
+        self.ctx = ctx
+        self.syntax = syntax
+        self.code = syntax.mask.sub(_blank_out, text).split("\n")[: len(ctx.lines)]
+        # depth[i]: brace depth at the start of line i; depth[n + 1] at the end of the file.
+        self.depth = [0] * (len(self.code) + 2)
+        level = 0
+        for i, line in enumerate(self.code, 1):
+            self.depth[i] = level
+            level = max(0, level + line.count("{") - line.count("}"))  # stray "}" must not go below 0
+        self.depth[len(self.code) + 1] = level
+
+    def segments(self) -> list[_Seg]:
+        return self._units(1, len(self.code), 0, _Owner(None, None, "module", False))
+
+    def _units(self, lo: int, hi: int, depth: int, owner: _Owner) -> list[_Seg]:
+        """Statements at `depth` in lo..hi: one starts after a blank line or a line ending in ; or }."""
+        starts: list[int] = []
+        after_blank = ended = False
+        for i in range(lo, hi + 1):
+            if self.ctx.blank(i):
+                after_blank = True
+                continue
+            code = self.code[i - 1].strip()
+            if not starts or (self.depth[i] == depth and (after_blank or ended)):
+                starts.append(i)
+            # A comment-only line ends nothing: it belongs to what follows it.
+            ended = code.endswith((";", "}"))
+            after_blank = False
+        if not starts:
+            return []
+        starts[0] = lo
+        ends = [s - 1 for s in starts[1:]] + [hi]
+        return [self._unit(s, e, depth, owner) for s, e in zip(starts, ends, strict=True)]
+
+    def _unit(self, start: int, end: int, depth: int, owner: _Owner) -> _Seg:
+        symbol, kind = self._name(start, end, depth, owner)
+        if kind in ("function", "method", "macro"):
+            return _Seg(start, end, symbol, kind)  # a long body is cut into windows, not statements
+        in_type = kind in _TYPE_KINDS
+        inner = _Owner(symbol if in_type else owner.qual, symbol, kind, in_type)
+        return _Seg(start, end, symbol, kind, lambda s, e: self._members(s, e, depth, inner))
+
+    def _members(self, start: int, end: int, depth: int, owner: _Owner) -> list[_Seg]:
+        """A block's opening lines as a header, then its members one level deeper."""
+        opening = next((j for j in range(start, end + 1) if self.depth[j + 1] > depth), end)
+        if opening == end:
+            return []
+        header = _Seg(start, opening, owner.symbol, owner.kind)
+        return [header, *self._units(opening + 1, end, depth + 1, owner)]
+
+    def _name(self, start: int, end: int, depth: int, owner: _Owner) -> tuple[str | None, str]:
+        head = "\n".join(
+            self.code[i - 1][:_HEAD_CHARS]
+            for i in range(start, min(end, start + _HEAD_LINES - 1) + 1)
+            if self.depth[i] == depth
+        )
+        patterns = self.syntax.decls + (self.syntax.members if owner.in_type else ())
+        best: tuple[re.Match[str], str] | None = None
+        for pattern, kind in patterns:
+            match = next((m for m in pattern.finditer(head) if _plausible(m, owner.in_type)), None)
+            # The earliest declaration wins; on a tie, the pattern listed first.
+            if match and (best is None or match.start() < best[0].start()):
+                best = (match, kind)
+        if best is None:
+            return (owner.symbol, owner.kind) if depth else (None, "module")
+        match, kind = best
+        groups = match.groupdict()
+        kind = groups.get("kind") or kind
+        name = _TEMPLATE_ARGS.sub("", match["name"]).replace("::", ".")  # Box<int>::area -> Box.area
+        if groups.get("recv"):
+            name = f"{groups['recv']}.{name}"
+        elif owner.qual:
+            name = f"{owner.qual}.{name}"
+        if kind == "function" and "." in name:
+            kind = "method"  # Go receivers, C++ Class::method, members of a type
+        return name, _KIND_NAMES.get(kind, kind)
+
+
+def _plausible(match: re.Match[str], in_type: bool) -> bool:
+    pre = match.groupdict().get("pre")
+    if pre is None:
+        return True  # led by a keyword such as fn, func or class: cannot be a statement
+    words = pre.split()
+    if match["name"] in _KEYWORDS or any(word in _KEYWORDS for word in words):
+        return False
+    # Outside a type a function has a return type in front (or is Class::method): a bare `f(...)`
+    # at file level is a call, such as a macro invocation.
+    return bool(words) or in_type or "::" in match["name"]
+
+
+# ---------------------------------------------------------------- Markdown
+
+_ATX = re.compile(r" {0,3}(#{1,6})(?:[ \t]+|$)(.*)")
+_SETEXT = re.compile(r" {0,3}(=+|-+)[ \t]*$")
+_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+
+
+def _markdown_segments(ctx: _Ctx) -> list[_Seg]:
+    """One section per heading (symbol: the heading line), split by paragraphs when too big."""
+    lines = ctx.lines
+    fenced = [False] * (len(lines) + 1)  # fenced[k]: line k is inside a code fence
+    headings: list[tuple[int, str | None]] = []
+    fence = ""
+    k = 1
+    if lines[0].strip() == "---":  # YAML front matter: its closing --- is no setext underline
+        k = next((j for j in range(2, len(lines) + 1) if lines[j - 1].strip() in ("---", "...")), 0) + 1
+    while k <= len(lines):
+        line = lines[k - 1]
+        opener = _FENCE.match(line)
+        if fence:
+            fenced[k] = True
+            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
+                fence = ""
+        elif opener:
+            fence, fenced[k] = opener.group(1), True
+        elif atx := _ATX.match(line):
+            title = re.sub(r"[ \t]+#+[ \t]*$", "", atx.group(2)).strip()
+            headings.append((k, f"{atx.group(1)} {title}".strip()))
+        elif k < len(lines) and line.strip() and (underline := _SETEXT.match(lines[k])):
+            headings.append((k, f"{'#' if underline.group(1)[0] == '=' else '##'} {line.strip()}"))
+            k += 1  # the underline belongs to the heading
+        k += 1
+
+    def paragraphs(symbol: str | None) -> Callable[[int, int], list[_Seg]]:
+        return lambda start, end: _blocks(ctx, start, end, symbol, "section", fenced)
+
+    starts = [line for line, _ in headings]
+    if not starts or starts[0] > 1:  # text before the first heading
+        headings.insert(0, (1, None))
+        starts.insert(0, 1)
+    ends = [s - 1 for s in starts[1:]] + [len(lines)]
+    return [
+        _Seg(start, end, title, "section", paragraphs(title))
+        for (start, title), end in zip(headings, ends, strict=True)
+    ]

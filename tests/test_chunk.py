@@ -1,0 +1,863 @@
+"""Tests for cce.chunk: structure per language, full coverage, token budgets, robustness, speed."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from cce.chunk import (
+    MAX_LINES,
+    MAX_TOKENS,
+    Chunk,
+    chunk_source,
+    embedding_text,
+    estimate_tokens,
+    language_for,
+)
+
+PY = '''\
+"""Module docstring."""
+
+import os
+import sys
+
+CONSTANT = 42
+
+
+# Comment describing load.
+@decorator(option=True)
+def load(path: str) -> str:
+    """Load a file and return its text after a few checks on what it holds."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path} (cwd {os.getcwd()})")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    if text.startswith("#!"):
+        text = text.split("\\n", 1)[1]
+    return text.strip() + os.linesep
+
+
+SETTINGS = {
+    "alpha": {"enabled": True, "retries": 3, "timeout_seconds": 2.5, "labels": ["a", "b"]},
+    "beta": {"enabled": False, "retries": 5, "timeout_seconds": 7.5, "labels": ["c", "d"]},
+    "gamma": {"enabled": True, "retries": 1, "timeout_seconds": 0.5, "labels": ["e", "f"]},
+    "delta": {"enabled": True, "retries": 9, "timeout_seconds": 1.5, "labels": ["g", "h"]},
+}
+
+
+def outer(values: list[int]) -> int:
+    """Sum values through a nested helper."""
+
+    def helper(value: int) -> int:
+        return value * 2 + CONSTANT - len(sys.argv)
+
+    total = 0
+    for value in values:
+        total += helper(value)
+    return total if total > 0 else -total
+
+
+class Store:
+    """A key-value store kept in memory.
+
+    Items are evicted oldest first once the capacity is reached; hits, misses and evictions
+    are counted so that callers can tell how well the store serves them over time.
+    """
+
+    kind = "memory"
+
+    def __init__(self, capacity: int = 128) -> None:
+        self.items: dict[str, str] = {}
+        self.capacity = capacity
+        self.hits = 0
+        self.misses = 0
+        self.evictions = 0
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The value stored under `key`, or `default` when there is none."""
+        value = self.items.get(key)
+        if value is None:
+            self.misses += 1
+            return default
+        self.hits += 1
+        self.items[key] = self.items.pop(key)  # most recently used goes last
+        return value
+
+    async def put(self, key: str, value: str) -> None:
+        if len(self.items) >= self.capacity:
+            self.items.pop(next(iter(self.items)))
+            self.evictions += 1
+        self.items[key] = value
+        await notify_all(key, value, self.hits, self.misses)
+
+
+if __name__ == "__main__":
+    print(load(sys.argv[1]))
+'''
+
+TS = """\
+import { Router } from "./router";
+import type { Request, Response } from "./types";
+
+/** Builds the greeting shown on the landing page. */
+export default function greet(name: string, excited: boolean): string {
+  const suffix = excited ? "!" : ".";
+  return `Hello, ${name} {not a brace${suffix}`;
+}
+
+export const handler = async (req: Request, res: Response) => {
+  const body = { ok: true, text: "}}}", path: req.path, query: req.query };
+  res.setHeader("content-type", "application/json");
+  return res.send(JSON.stringify(body));
+};
+
+// A widget with a few methods.
+export class Widget extends Base {
+  private count = 0;
+
+  constructor(private readonly router: Router, private readonly label: string) {
+    super(label);
+    this.router.register(label, this);
+  }
+
+  async render(target: Element): Promise<void> {
+    const open = '{';
+    target.innerHTML = `<div class="${this.label}">${this.count}${open}</div>`;
+    await this.router.flush(target, { immediate: true, count: this.count });
+  }
+
+  onClick = (event: Event) => {
+    this.count += 1;
+    event.preventDefault();
+    this.router.navigate(`/widgets/${this.label}/${this.count}`);
+  };
+}
+
+export interface Options {
+  port: number;
+  host?: string;
+}
+"""
+
+GO = """\
+package router
+
+import (
+\t"fmt"
+\t"net/http"
+)
+
+// Router dispatches requests to registered handlers.
+type Router struct {
+\troutes map[string]http.Handler
+\tprefix string
+}
+
+// Handle registers a handler for a path.
+func (r *Router) Handle(path string, h http.Handler) {
+\tif _, exists := r.routes[path]; exists {
+\t\tpanic(fmt.Sprintf("duplicate route {%s}", path))
+\t}
+\tr.routes[r.prefix+path] = h
+\tfmt.Println("registered {", path)
+}
+
+func (r Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+\tif h, ok := r.routes[req.URL.Path]; ok {
+\t\th.ServeHTTP(w, req)
+\t\treturn
+\t}
+\thttp.Error(w, fmt.Sprintf("no route for %q", req.URL.Path), http.StatusNotFound)
+}
+
+var raw = `{{{ not code`
+
+func New(prefix string) *Router {
+\treturn &Router{routes: map[string]http.Handler{}, prefix: prefix}
+}
+"""
+
+RUST = """\
+use std::fmt;
+
+/// A point on the plane.
+#[derive(Debug, Clone)]
+pub struct Point {
+    x: i32,
+    y: i32,
+}
+
+impl Point {
+    /// Makes a point from two coordinates.
+    pub fn new(x: i32, y: i32) -> Self {
+        assert!(x > i32::MIN && y > i32::MIN, "coordinates out of range");
+        Point { x, y }
+    }
+
+    pub fn norm(&self) -> f64 {
+        let s = r#"a "{" b"#;
+        let c = '{';
+        ((self.x * self.x + self.y * self.y) as f64).sqrt() + (s.len() as f64) * 0.0
+    }
+}
+
+impl<'a> fmt::Display for Point {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "({}, {})", self.x, self.y)
+    }
+}
+
+pub trait Shape {
+    fn area(&self) -> f64;
+}
+"""
+
+JAVA = """\
+package shop;
+
+import java.util.List;
+
+/**
+ * A shop that sells items.
+ */
+public class Shop {
+    private final List<String> items;
+
+    public Shop(List<String> items) {
+        this.items = items;
+        if (items.isEmpty()) {
+            throw new IllegalArgumentException("a shop needs {items}");
+        }
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder out = new StringBuilder("Shop{");
+        for (String item : items) {
+            out.append(item).append(", ");
+        }
+        return out.append("}").toString();
+    }
+
+    public int count(String prefix) {
+        int n = 0;
+        for (String item : items) {
+            if (item.startsWith(prefix)) {
+                n += 1;
+            }
+        }
+        return n;
+    }
+}
+"""
+
+C = """\
+#include <stdio.h>
+
+/* a comment with { braces */
+static const char *OPEN = "{";
+
+struct node {
+    int value;
+    struct node *next;
+};
+
+// returns the } count
+static int
+count_close(const char *s)
+{
+    int n = 0;  /* { */
+    char c = '}';
+    for (; *s; s++) {
+        if (*s == c) n++;  // a { in a comment
+    }
+    return n;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s TEXT {\\n", argv[0]);
+        return 2;
+    }
+    printf("%d {\\n", count_close(argv[1]));
+    return 0;
+}
+"""
+
+MARKDOWN = """\
+---
+title: Project notes
+---
+Intro text before any heading, long enough to stand on its own as a short paragraph of prose
+that tells the reader what the notes below are about, who should read them first, and what
+they can skip when they only want to install the tool and run it once on their own files.
+
+# Project
+
+Project is a tool that does several things well, and this paragraph says so at some length,
+naming the things it does: it indexes, it searches, it watches files and it reports results,
+and it does all of that on one machine without sending anything anywhere else at any time.
+
+## Installation
+
+```bash
+# not a heading
+
+pip install project --upgrade --index-url https://example.org/simple --extra-index-url https://x.org
+python -m project --version --verbose --config ~/.config/project/settings.toml
+```
+
+## Usage
+Use it by calling the command line program with the files you want it to process as arguments,
+or give it a directory and it walks every file below it that is not ignored by the settings,
+printing one line for each file it handled and a summary with the counts at the very end.
+
+Setext Heading
+--------------
+
+Body of the setext section, which also needs a few sentences so that it is not merged away
+with the section before it, since small neighbouring sections are grouped into one chunk
+when together they are still small enough to be read as one piece by the embedding model.
+"""
+
+TEXT = """\
+First block of a plain text file, which has a couple of lines
+that belong together as one paragraph of words.
+
+Second block, separated by a blank line from the first one,
+also with two lines of text in it.
+
+Third block.
+"""
+
+FIXTURES = {
+    "pkg/mod.py": PY,
+    "web/app.ts": TS,
+    "router/router.go": GO,
+    "src/lib.rs": RUST,
+    "shop/Shop.java": JAVA,
+    "tool/parse.c": C,
+    "docs/README.md": MARKDOWN,
+    "notes.txt": TEXT,
+}
+
+
+def file_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def assert_well_formed(
+    path: str,
+    text: str,
+    chunks: list[Chunk],
+    max_tokens: int = MAX_TOKENS,
+    count: Callable[[str], int] = estimate_tokens,
+) -> None:
+    """Chunks in file order, exact line ranges, every line covered, every chunk within budget."""
+    if not text.strip():
+        assert chunks == []
+        return
+    lines = file_lines(text)
+    covered = [False] * (len(lines) + 1)
+    slices: dict[int, list[str]] = {}
+    last_start = 0
+    for chunk in chunks:
+        assert 1 <= chunk.start <= chunk.end <= len(lines), chunk
+        assert chunk.start >= last_start, "chunks out of file order"
+        last_start = chunk.start
+        assert chunk.lang == language_for(path)
+        whole = "\n".join(lines[chunk.start - 1 : chunk.end])
+        if chunk.text == whole:
+            covered[chunk.start : chunk.end + 1] = [True] * (chunk.end - chunk.start + 1)
+        else:
+            assert chunk.start == chunk.end, f"text of {chunk.start}-{chunk.end} is not those lines"
+            slices.setdefault(chunk.start, []).append(chunk.text)
+        assert count(embedding_text(path, chunk)) <= max_tokens, (chunk.start, chunk.end)
+    for line, parts in slices.items():
+        # In order, the slices of a line spell it out (more than once where windows overlap).
+        spelled = ""
+        for part in parts:
+            spelled += part
+            assert lines[line - 1].startswith(spelled), f"slices of line {line} do not follow it"
+            if spelled == lines[line - 1]:
+                spelled = ""
+                covered[line] = True
+        assert not spelled, f"slices of line {line} stop short of its end"
+    missing = [k for k in range(1, len(lines) + 1) if not covered[k]]
+    assert not missing, f"lines not covered: {missing[:10]}"
+
+
+def holding(chunks: list[Chunk], text: str, needle: str) -> Chunk:
+    """The first chunk whose text holds `needle`."""
+    return next(chunk for chunk in chunks if needle in chunk.text)
+
+
+def symbols(chunks: list[Chunk]) -> list[str | None]:
+    return [chunk.symbol for chunk in chunks]
+
+
+# ---------------------------------------------------------------- API basics
+
+
+@pytest.mark.parametrize(
+    ("path", "lang"),
+    [
+        ("fastapi/routing.py", "python"),
+        ("stubs/x.pyi", "python"),
+        ("web/App.TSX", "typescript"),
+        ("a/b.mjs", "javascript"),
+        ("main.go", "go"),
+        ("src/lib.rs", "rust"),
+        ("Shop.java", "java"),
+        ("x.c", "c"),
+        ("x.h", "c"),
+        ("x.hpp", "cpp"),
+        ("x.cs", "csharp"),
+        ("x.php", "php"),
+        ("x.kt", "kotlin"),
+        ("x.swift", "swift"),
+        ("README.md", "markdown"),
+        ("build/Makefile", "make"),
+        ("Dockerfile", "dockerfile"),
+        ("Dockerfile.dev", "dockerfile"),
+        ("notes.txt", "text"),
+        ("weird.unknownext", "text"),
+        ("no_extension", "text"),
+        (".bashrc", "text"),
+        ("C:\\src\\main.rs", "rust"),
+    ],
+)
+def test_language_for(path: str, lang: str) -> None:
+    assert language_for(path) == lang
+
+
+def test_embedding_text_has_header_then_source() -> None:
+    chunk = Chunk(3, 4, "    def add(self):\n        pass\n", "Router.add", "method", "python")
+    assert embedding_text("fastapi/routing.py", chunk) == (
+        "path: fastapi/routing.py\nsymbol: Router.add (method)\n\ndef add(self):\n        pass"
+    )
+    anonymous = Chunk(1, 1, "import os", None, "module", "python")
+    assert embedding_text("a.py", anonymous) == "path: a.py\n\nimport os"
+
+
+def test_estimate_counts_punctuation_and_word_pieces() -> None:
+    assert estimate_tokens("") == 2  # [CLS] and [SEP]
+    assert estimate_tokens("x[i]=a[j]+b;") == 2 + 12  # every character of operator soup is a token
+    assert estimate_tokens("getElementById") == 2 + 5  # get / Elem / ent / By / Id
+    assert estimate_tokens("   \n\t  ") == 2
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\n\n", " \t\n  \r\n"])
+@pytest.mark.parametrize("path", ["a.py", "a.go", "a.md", "a.txt"])
+def test_empty_or_whitespace_gives_no_chunks(path: str, text: str) -> None:
+    assert chunk_source(path, text) == []
+
+
+# ---------------------------------------------------------------- Python
+
+
+def test_python_definitions_keep_decorators_comments_and_nested_functions() -> None:
+    chunks = chunk_source("pkg/mod.py", PY)
+    assert_well_formed("pkg/mod.py", PY, chunks)
+    load = holding(chunks, PY, "def load(")
+    assert (load.symbol, load.kind) == ("load", "function")
+    assert "# Comment describing load." in load.text and "@decorator(option=True)" in load.text
+    outer = holding(chunks, PY, "def outer(")
+    assert (outer.symbol, outer.kind) == ("outer", "function")
+    assert "def helper(" in outer.text  # nested functions stay inside their parent
+    assert not any(s and "helper" in s for s in symbols(chunks))
+    settings = holding(chunks, PY, "SETTINGS = {")
+    assert (settings.symbol, settings.kind) == (None, "module")
+    assert '"delta"' in settings.text
+    assert "def " not in settings.text
+    store = holding(chunks, PY, "class Store:")
+    assert (store.symbol, store.kind) == ("Store", "class")
+    assert "async def put(" in store.text  # a class that fits stays whole
+
+
+def test_python_big_class_splits_into_header_and_methods() -> None:
+    chunks = chunk_source("pkg/mod.py", PY, max_tokens=150)
+    assert_well_formed("pkg/mod.py", PY, chunks, 150)
+    load = holding(chunks, PY, "def load(")
+    assert load.start == file_lines(PY).index("# Comment describing load.") + 1
+    header = holding(chunks, PY, "class Store:")
+    assert (header.symbol, header.kind) == ("Store", "class")
+    assert 'kind = "memory"' in header.text
+    for name in ("__init__", "get", "put"):
+        method = holding(chunks, PY, f"def {name}(")
+        assert (method.symbol, method.kind) == (f"Store.{name}", "method")
+    assert "def get(" not in holding(chunks, PY, "def __init__(").text
+
+
+def test_python_module_level_code_is_kept() -> None:
+    text = "import os\n\n\ndef f():\n    return 1\n\n\nx = f()\nprint(x, os.sep)\n"
+    chunks = chunk_source("m.py", text)
+    assert_well_formed("m.py", text, chunks)
+    assert "print(x, os.sep)" in "".join(chunk.text for chunk in chunks)
+
+
+def test_python_tiny_neighbours_merge() -> None:
+    text = "".join(f"def f{k}():\n    return {k}\n\n\n" for k in range(5))
+    chunks = chunk_source("m.py", text)
+    assert_well_formed("m.py", text, chunks)
+    assert len(chunks) == 1
+    assert (chunks[0].symbol, chunks[0].kind) == ("f0", "function")
+
+
+def test_python_tiny_module_code_joins_a_big_neighbour() -> None:
+    body = "".join(f"    total += values[{k}] * weights[{k}] - offsets[{k}]\n" for k in range(12))
+    function = f"def big(values, weights, offsets):\n    total = 0\n{body}    return total\n"
+    text = f"import os\n\n\n{function}\n\nx = 1\n"
+    chunks = chunk_source("m.py", text)
+    assert_well_formed("m.py", text, chunks)
+    # The import before and the assignment after are too small to stand alone.
+    assert [(chunk.start, chunk.end, chunk.symbol) for chunk in chunks] == [(1, len(file_lines(text)), "big")]
+
+
+def test_python_long_function_is_windowed_with_overlap() -> None:
+    body = "".join(f"    total += compute(value_{k}, factor={k}) * weight_{k}\n" for k in range(200))
+    text = f"def big(values):\n    total = 0\n{body}    return total\n"
+    chunks = chunk_source("m.py", text)
+    assert_well_formed("m.py", text, chunks)
+    assert len(chunks) > 3
+    assert all((chunk.symbol, chunk.kind) == ("big", "function") for chunk in chunks)
+    assert all(chunk.end - chunk.start < MAX_LINES for chunk in chunks)
+    for before, after in zip(chunks, chunks[1:], strict=False):
+        assert 1 <= before.end - after.start + 1 <= 2  # consecutive windows share a line or two
+
+
+def test_windows_prefer_to_end_at_blank_lines() -> None:
+    step = "".join(f"    total += compute(value, {k}) * weight_{k}\n" for k in range(6))
+    text = "def big(value):\n    total = 0\n" + f"{step}\n" * 30 + "    return total\n"
+    chunks = chunk_source("m.py", text)
+    assert_well_formed("m.py", text, chunks)
+    assert len(chunks) > 2
+    lines = file_lines(text)
+    assert all(lines[chunk.end - 1] == "" for chunk in chunks[:-1])
+
+
+def test_python_syntax_error_falls_back_to_blocks() -> None:
+    text = "def broken(:\n    pass\n\n\nclass Fine:\n    x = 1\n"
+    chunks = chunk_source("bad.py", text)
+    assert_well_formed("bad.py", text, chunks)
+    assert {chunk.kind for chunk in chunks} == {"block"}
+    assert all(chunk.lang == "python" for chunk in chunks)
+
+
+def test_python_crlf_and_lone_cr_keep_exact_lines() -> None:
+    crlf = PY.replace("\n", "\r\n")
+    chunks = chunk_source("pkg/mod.py", crlf, max_tokens=150)
+    assert_well_formed("pkg/mod.py", crlf, chunks, 150)
+    assert "Store.get" in symbols(chunks)
+    lone = "x = 1\rdef f():\n    return 2\n"
+    assert_well_formed("m.py", lone, chunk_source("m.py", lone))
+
+
+# ---------------------------------------------------------------- brace languages
+
+
+def test_typescript_functions_arrows_classes_and_members() -> None:
+    chunks = chunk_source("web/app.ts", TS, max_tokens=150)
+    assert_well_formed("web/app.ts", TS, chunks, 150)
+    assert holding(chunks, TS, "function greet(").symbol == "greet"
+    assert (holding(chunks, TS, "const handler").symbol, holding(chunks, TS, "const handler").kind) == (
+        "handler",
+        "function",
+    )
+    assert holding(chunks, TS, "export class Widget").symbol == "Widget"
+    assert "// A widget with a few methods." in holding(chunks, TS, "export class Widget").text
+    render = holding(chunks, TS, "async render(")
+    assert (render.symbol, render.kind) == ("Widget.render", "method")
+    assert holding(chunks, TS, "onClick = ").symbol == "Widget.onClick"
+    assert holding(chunks, TS, "interface Options").symbol == "Options"
+
+
+def test_go_receivers_name_methods() -> None:
+    chunks = chunk_source("router/router.go", GO, max_tokens=150)
+    assert_well_formed("router/router.go", GO, chunks, 150)
+    handle = holding(chunks, GO, "func (r *Router) Handle(")
+    assert (handle.symbol, handle.kind) == ("Router.Handle", "method")
+    assert "// Handle registers a handler for a path." in handle.text
+    assert holding(chunks, GO, "func (r Router) ServeHTTP(").symbol == "Router.ServeHTTP"
+    assert holding(chunks, GO, "func New(").symbol == "New"
+    assert "type Router struct" in holding(chunks, GO, "prefix string").text
+
+
+def test_rust_impl_members_and_raw_strings() -> None:
+    chunks = chunk_source("src/lib.rs", RUST, max_tokens=100)
+    assert_well_formed("src/lib.rs", RUST, chunks, 100)
+    assert (holding(chunks, RUST, "pub fn new(").symbol, holding(chunks, RUST, "pub fn new(").kind) in {
+        ("Point.new", "method"),
+        ("Point", "impl"),  # the impl header merged with its first method keeps the impl's name
+    }
+    norm = holding(chunks, RUST, "pub fn norm(")
+    assert (norm.symbol, norm.kind) == ("Point.norm", "method")
+    assert holding(chunks, RUST, "fmt::Display for Point").symbol == "Point"
+    assert "#[derive(Debug, Clone)]" in holding(chunks, RUST, "pub struct Point").text
+    trait = "/// Shapes.\npub trait Shape {\n    fn area(&self) -> f64;\n}\n"
+    assert [(c.symbol, c.kind) for c in chunk_source("shape.rs", trait)] == [("Shape", "trait")]
+
+
+def test_java_class_splits_into_members() -> None:
+    chunks = chunk_source("shop/Shop.java", JAVA, max_tokens=120)
+    assert_well_formed("shop/Shop.java", JAVA, chunks, 120)
+    header = holding(chunks, JAVA, "public class Shop")
+    assert header.symbol == "Shop"
+    assert "A shop that sells items." in header.text
+    to_string = holding(chunks, JAVA, "public String toString()")
+    assert (to_string.symbol, to_string.kind) == ("Shop.toString", "method")
+    assert "@Override" in to_string.text
+    assert holding(chunks, JAVA, "public int count(").symbol == "Shop.count"
+
+
+def test_c_braces_in_strings_chars_and_comments_do_not_count() -> None:
+    chunks = chunk_source("tool/parse.c", C, max_tokens=120)
+    assert_well_formed("tool/parse.c", C, chunks, 120)
+    count = holding(chunks, C, "count_close(const char *s)")
+    assert (count.symbol, count.kind) == ("count_close", "function")
+    assert "// returns the } count" in count.text and "static int" in count.text
+    main = holding(chunks, C, "int main(")
+    assert (main.symbol, main.start) == ("main", C.split("\n").index("int main(int argc, char **argv) {") + 1)
+    assert holding(chunks, C, "struct node {").symbol == "node"
+
+
+def test_brace_declarations_need_no_blank_line_between_them() -> None:
+    body = "".join(f"    total += values[{k}] * {k};\n" for k in range(12))
+    text = f"int a(int *values) {{\n    int total = 0;\n{body}    return total;\n}}\n"
+    text += f"// b sums too\nint b(int *values) {{\n    int total = 0;\n{body}    return total;\n}}\n"
+    chunks = chunk_source("sum.c", text)
+    assert_well_formed("sum.c", text, chunks)
+    assert [chunk.symbol for chunk in chunks] == ["a", "b"]
+    assert chunks[1].text.startswith("// b sums too")
+
+
+OTHER_LANGUAGES = {
+    "app/Main.kt": (
+        'package app\n\ndata class User(val name: String) {\n    fun greet(): String = "hi $name"\n}\n\n'
+        'fun main(args: Array<String>) {\n    println(User("a").greet())\n}\n',
+        {"data class User": ("User", "class"), "fun main(": ("main", "function")},
+    ),
+    "Sources/Point.swift": (
+        "import Foundation\n\nstruct Point {\n    var x: Double\n    var y: Double\n"
+        "    var label: String\n}\n\n"
+        "extension Point: CustomStringConvertible {\n"
+        '    var description: String { "(\\(x), \\(y)) named \\(label) at \\(Date())" }\n}\n',
+        {"struct Point": ("Point", "struct"), "extension Point": ("Point", "extension")},
+    ),
+    "Models/Order.cs": (
+        "namespace Shop.Models\n{\n    public sealed class Order : IOrder\n    {\n"
+        "        public async Task<decimal> TotalAsync(string currency)\n        {\n"
+        '            var path = @"C:\\dir\\" + "{";\n'
+        "            return await Compute(currency, path, this.Id, this.Lines, this.Discounts);\n"
+        "        }\n\n        public void Reset(bool hard)\n        {\n"
+        "            this.Lines.Clear();\n"
+        "            this.Discounts.Clear(hard, this.Id, this.Lines.Count);\n"
+        "        }\n    }\n}\n",
+        {"TotalAsync(": ("Order.TotalAsync", "method"), "Reset(bool": ("Order.Reset", "method")},
+    ),
+    "app/Controller.php": (
+        "<?php\n\nnamespace App\\Http;\n\nclass Controller extends Base\n{\n"
+        "    public function index(Request $request): Response\n    {\n        # a } in a hash comment\n"
+        "        return view('index', ['x' => '{', 'request' => $request, 'user' => $this->user]);\n    }\n\n"
+        "    private static function &helper() { return null; }\n}\n\n"
+        "function top_level($a) {\n    return $a;\n}\n",
+        {
+            "function index(": ("Controller.index", "method"),
+            "&helper()": ("Controller.helper", "method"),
+            "function top_level(": ("top_level", "function"),
+        },
+    ),
+    "geo/box.cpp": (
+        "#include <string>\n\nnamespace geo {\n\nstd::string Box<int>::name() const {\n"
+        '    auto text = R"raw(a "}" b)raw";\n'
+        '    return text + std::to_string(width_) + "x" + std::to_string(height_) + label_;\n'
+        "}\n\n}  // namespace geo\n\n"
+        'int main() {\n    return geo::run(0, nullptr, std::string("main"));\n}\n',
+        {
+            "Box<int>::name": ("Box.name", "method"),
+            "return text +": ("Box.name", "method"),
+            "int main(": ("main", "function"),
+        },
+    ),
+}
+
+
+@pytest.mark.parametrize("path", sorted(OTHER_LANGUAGES))
+def test_other_brace_languages_name_their_declarations(path: str) -> None:
+    text, expected = OTHER_LANGUAGES[path]
+    chunks = chunk_source(path, text, max_tokens=70)
+    assert_well_formed(path, text, chunks, 70)
+    for needle, (symbol, kind) in expected.items():
+        found = holding(chunks, text, needle)
+        assert (found.symbol, found.kind) == (symbol, kind), needle
+
+
+def test_a_call_at_file_level_is_not_a_function() -> None:
+    chunks = chunk_source("mod.c", 'MODULE_LICENSE("GPL");\n')
+    assert [(chunk.symbol, chunk.kind) for chunk in chunks] == [(None, "module")]
+
+
+def test_deep_and_unbalanced_braces_do_not_recurse_forever() -> None:
+    text = "void f() " + "{\n" * 3000 + "x;\n" * 50
+    chunks = chunk_source("deep.c", text, max_tokens=64)
+    assert_well_formed("deep.c", text, chunks, 64)
+    closing = "}\n" * 4000 + "int g(void) { return 1; }\n"
+    assert_well_formed("close.c", closing, chunk_source("close.c", closing))
+
+
+# ---------------------------------------------------------------- Markdown and text
+
+
+def test_markdown_sections_by_heading() -> None:
+    chunks = chunk_source("docs/README.md", MARKDOWN)
+    assert_well_formed("docs/README.md", MARKDOWN, chunks)
+    assert holding(chunks, MARKDOWN, "Intro text").symbol is None
+    assert holding(chunks, MARKDOWN, "Project is a tool").symbol == "# Project"
+    assert holding(chunks, MARKDOWN, "pip install project").symbol == "## Installation"
+    assert holding(chunks, MARKDOWN, "Use it by calling").symbol == "## Usage"
+    assert holding(chunks, MARKDOWN, "Body of the setext").symbol == "## Setext Heading"
+    assert {chunk.kind for chunk in chunks} == {"section"}
+    assert "# not a heading" not in symbols(chunks)  # a comment inside a code fence
+
+
+def test_markdown_big_section_splits_at_paragraphs() -> None:
+    paragraphs = [f"Paragraph {k} " + "talks about the subject in words " * 8 for k in range(12)]
+    text = "# Guide\n\n" + "\n\n".join(paragraphs) + "\n"
+    chunks = chunk_source("guide.md", text, max_tokens=200)
+    assert_well_formed("guide.md", text, chunks, 200)
+    assert len(chunks) > 2
+    assert all(chunk.symbol == "# Guide" for chunk in chunks)
+    lines = file_lines(text)
+    for chunk in chunks[1:]:
+        assert lines[chunk.start - 2] == ""  # each piece starts right after a blank line
+
+
+def test_plain_text_is_grouped_blocks() -> None:
+    chunks = chunk_source("notes.txt", TEXT)
+    assert_well_formed("notes.txt", TEXT, chunks)
+    assert len(chunks) == 1 and chunks[0].kind == "block"
+    small = chunk_source("notes.txt", TEXT, max_tokens=50)
+    assert_well_formed("notes.txt", TEXT, small, 50)
+    assert len(small) > 1
+    lines = file_lines(TEXT)
+    assert all(lines[chunk.start - 2] == "" for chunk in small[1:])
+
+
+# ---------------------------------------------------------------- properties
+
+
+@pytest.mark.parametrize("max_tokens", [MAX_TOKENS, 150, 60])
+@pytest.mark.parametrize("path", sorted(FIXTURES))
+def test_fixtures_are_covered_within_budget(path: str, max_tokens: int) -> None:
+    text = FIXTURES[path]
+    assert_well_formed(path, text, chunk_source(path, text, max_tokens=max_tokens), max_tokens)
+
+
+def package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip(f"{name} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def real_files() -> list[tuple[str, str]]:
+    """All of pathspec, a few big numpy modules, numpy's C sources and headers, Markdown files."""
+    files = sorted(package_dir("pathspec").rglob("*.py"))
+    numpy = package_dir("numpy")
+    files += [numpy / "_core" / "fromnumeric.py", numpy / "_core" / "_add_newdocs.py"]
+    files += [numpy / "lib" / "_function_base_impl.py", numpy / "f2py" / "src" / "fortranobject.c"]
+    files += sorted((numpy / "_core" / "include" / "numpy").glob("*.h"))[:12]
+    files += sorted(numpy.parent.glob("*/*.md"))[:10]
+    return [(str(path), path.read_text(encoding="utf-8", errors="replace")) for path in files]
+
+
+def test_real_files_are_covered_within_budget() -> None:
+    files = real_files()
+    assert len(files) > 20
+    for path, text in files:
+        assert_well_formed(path, text, chunk_source(path, text))
+
+
+def test_real_python_splits_classes_into_methods() -> None:
+    path = package_dir("pathspec") / "pathspec.py"
+    chunks = chunk_source(str(path), path.read_text(encoding="utf-8"))
+    assert "PathSpec.match_file" in symbols(chunks)
+    assert {chunk.kind for chunk in chunks} >= {"module", "class", "method"}
+
+
+def test_long_single_line_is_cut_into_slices() -> None:
+    line = "var a=function(b){return b+1};" * 1700  # 51,000 characters of minified code
+    text = f"// header\n{line}\nvar z = 1;\n"
+    started = time.perf_counter()
+    chunks = chunk_source("dist/app.min.js", text)
+    elapsed = time.perf_counter() - started
+    assert_well_formed("dist/app.min.js", text, chunks)
+    assert sum(1 for chunk in chunks if chunk.start == chunk.end == 2) > 50
+    assert elapsed < 1.0
+    python = f"DATA = [{'1, ' * 30000}]\n"
+    assert_well_formed("data.py", python, chunk_source("data.py", python))
+
+
+def test_count_tokens_confirms_and_splits_only_what_is_over() -> None:
+    calls = 0
+
+    def double(text: str) -> int:  # a tokenizer that finds twice the estimate
+        nonlocal calls
+        calls += 1
+        return 2 * estimate_tokens(text)
+
+    text = PY + "LONG = '" + "xy1" * 5000 + "'\n"
+    chunks = chunk_source("pkg/mod.py", text, count_tokens=double)
+    assert_well_formed("pkg/mod.py", text, chunks, count=double)
+    assert calls <= 3 * len(chunks)
+
+    calls = 0
+
+    def agreeing(text: str) -> int:
+        nonlocal calls
+        calls += 1
+        return estimate_tokens(text)
+
+    planned = chunk_source("pkg/mod.py", PY)
+    assert chunk_source("pkg/mod.py", PY, count_tokens=agreeing) == planned
+    assert calls == len(planned)  # each chunk measured once, nothing split again
+
+
+GARBAGE_PIECES = [
+    "{", "}", "(", ")", '"', "'", "`", "/*", "*/", "//", "#", "\n", "\n\n", "  ", "\t", "\\", "${",
+    'r#"', '"#', '"""', "def f():", "class A:", "fn x() {", "func (r *R) M() {", "function g() {",
+    "# Title\n", "```\n", "@deco\n", "x = 1;", "\r", "\u00e9", "\u4e2d", "\x00", "=" * 40,
+]  # fmt: skip
+LANG_PATHS = ["f.py", "f.js", "f.ts", "f.go", "f.rs", "f.java", "f.c", "f.cpp", "f.cs", "f.php"]
+LANG_PATHS += ["f.kt", "f.swift", "f.scala", "f.dart", "f.md", "f.txt", "f.json"]
+
+
+@pytest.mark.parametrize("path", LANG_PATHS)
+def test_random_garbage_never_raises(path: str) -> None:
+    rng = random.Random(path)
+    for _ in range(25):
+        raw = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000)))
+        text = raw.decode("utf-8", errors="replace")
+        assert_well_formed(path, text, chunk_source(path, text, max_tokens=64), 64)
+        mixed = "".join(rng.choice(GARBAGE_PIECES) for _ in range(rng.randrange(1, 1500)))
+        for budget in (64, MAX_TOKENS):
+            assert_well_formed(path, mixed, chunk_source(path, mixed, max_tokens=budget), budget)
+
+
+def test_whole_mcp_package_chunks_fast() -> None:
+    files = sorted(package_dir("mcp").rglob("*.py"))
+    texts = [(str(path), path.read_text(encoding="utf-8")) for path in files]
+    started = time.perf_counter()
+    total = sum(len(chunk_source(path, text)) for path, text in texts)
+    elapsed = time.perf_counter() - started
+    assert total > len(files)
+    # About 1.2 MB; measured near 0.3 s. The bound leaves room for slow CI machines.
+    assert elapsed < 3.0, f"{len(files)} files took {elapsed:.2f}s"

@@ -1,0 +1,224 @@
+"""The embedder on the tiny model (batching, pooling, truncation, query prefix, threads) and the real one."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from cce.embed import QUERY_PREFIX, Embedder
+from cce.errors import CceError
+from cce.model import DEFAULT_MODEL_ID, PINNED_FILES, ModelFiles
+from tests.tinymodel import build_tiny_model
+
+_WORDS = "parse json config request token user cache queue thread lock index search vector store file path"
+WORDS = _WORDS.split()
+
+
+def tiny_files(folder, model_id: str = "custom-tiny") -> ModelFiles:
+    return ModelFiles(folder / "model.onnx", folder / "tokenizer.json", model_id=model_id, pinned=False)
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_dir) -> Embedder:
+    return Embedder(tiny_files(tiny_model_dir), threads=2)
+
+
+def texts_of_varied_length(count: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, size=int(rng.integers(1, 60)))) for _ in range(count)]
+
+
+class RunSpy:
+    """Wraps InferenceSession.run to record each batch's inputs."""
+
+    def __init__(self, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.feeds: list[dict[str, np.ndarray]] = []
+        real_run = embedder._session.run
+
+        def run(outputs, feed, options=None):
+            self.feeds.append(feed)
+            return real_run(outputs, feed, options)
+
+        monkeypatch.setattr(embedder._session, "run", run)
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        return [feed["input_ids"].shape for feed in self.feeds]
+
+
+def test_shapes_and_normalisation(tiny):
+    assert tiny.dim == 32 and tiny.model_id == "custom-tiny" and tiny.max_tokens == 512
+    vectors = tiny.embed_documents(["def parse(text): return json.loads(text)", "x", "queue worker"])
+    assert vectors.shape == (3, 32) and vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    query = tiny.embed_query("parse json")
+    assert query.shape == (32,) and query.dtype == np.float32
+    assert abs(float(np.linalg.norm(query)) - 1.0) < 1e-5
+    assert tiny.embed_documents([]).shape == (0, 32)
+
+
+def test_similar_texts_get_similar_vectors(tiny):
+    a, b, c = tiny.embed_documents(["parse json config", "json config parser", "thread lock queue worker"])
+    assert float(a @ b) > float(a @ c) + 0.2
+
+
+def test_input_order_is_kept_across_length_sorted_batches(tiny_model_dir, monkeypatch):
+    embedder = Embedder(tiny_files(tiny_model_dir), threads=1, max_batch_tokens=200)
+    spy = RunSpy(embedder, monkeypatch)
+    texts = texts_of_varied_length(60)
+
+    batched = embedder.embed_documents(texts)
+
+    assert len(spy.feeds) > 3  # really several batches
+    alone = np.stack([embedder.embed_documents([text])[0] for text in texts])
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+    assert len({row.tobytes() for row in batched}) == len(set(texts))  # rows differ: order is observable
+
+
+def test_batches_respect_the_token_budget(tiny_model_dir, monkeypatch):
+    embedder = Embedder(tiny_files(tiny_model_dir), threads=1, max_batch_tokens=64)
+    giant = " ".join(["token"] * 300)
+    texts = ["user cache"] * 10 + [giant] + ["parse json config request"] * 10
+    spy = RunSpy(embedder, monkeypatch)
+    done: list[int] = []
+
+    embedder.embed_documents(texts, progress=done.append)
+
+    assert spy.shapes[0] == (1, 302)  # the giant text, longest first and alone
+    assert all(rows * width <= 64 for rows, width in spy.shapes[1:])
+    assert max(rows for rows, _ in spy.shapes) > 4  # short texts are grouped
+    assert sum(rows for rows, _ in spy.shapes) == len(texts)
+    sizes = [rows for rows, _ in spy.shapes]
+    assert done == list(np.cumsum(sizes))  # progress after each batch, counting texts done
+
+
+def test_padding_is_per_batch_and_masked(tiny, monkeypatch):
+    spy = RunSpy(tiny, monkeypatch)
+    vectors = tiny.embed_documents(["json", "parse json config request token user cache"])
+    feed = spy.feeds[0]
+    assert feed["input_ids"].shape == (2, 9)  # padded to the longest in the batch, not to a fixed length
+    assert feed["attention_mask"].sum(axis=1).tolist() == [9, 3]
+    assert set(feed) == {"input_ids", "attention_mask", "token_type_ids"}
+    assert not feed["token_type_ids"].any()
+    np.testing.assert_allclose(vectors[0], tiny.embed_documents(["json"])[0], atol=1e-6)
+
+
+def test_count_tokens_is_untruncated(tiny):
+    # The tiny tokenizer.json carries truncation at 8 tokens of its own: it must not apply.
+    words = " ".join(["json"] * 20)
+    assert tiny.count_tokens(["json", words, ""]) == [3, 22, 2]
+    assert tiny.count_tokens([" ".join(["token"] * 5000)]) == [5002]
+
+
+def test_long_texts_are_truncated_at_max_tokens(tiny, monkeypatch):
+    head = " ".join(["parse"] * 600)
+    long_text = head + " " + " ".join(["queue"] * 4400)
+    spy = RunSpy(tiny, monkeypatch)
+
+    long_vector, head_vector = tiny.embed_documents([long_text, head])
+
+    assert [width for _, width in spy.shapes] == [512]
+    # Everything after the first 510 word tokens is cut, so the "queue" tail leaves no trace.
+    np.testing.assert_allclose(long_vector, head_vector, atol=1e-6)
+    assert tiny.embed_query(long_text).shape == (32,)
+
+
+def test_query_prefix_only_for_the_default_model(tiny_model_dir):
+    custom = Embedder(tiny_files(tiny_model_dir), threads=1)
+    default = Embedder(tiny_files(tiny_model_dir, model_id=DEFAULT_MODEL_ID), threads=1)
+    query = "where is the json config parsed"
+    plain, prefixed = custom.embed_documents([query, QUERY_PREFIX + query])
+    assert not np.allclose(plain, prefixed, atol=1e-3)  # the prefix makes a visible difference
+
+    np.testing.assert_allclose(custom.embed_query(query), plain, atol=1e-6)
+    np.testing.assert_allclose(default.embed_query(query), prefixed, atol=1e-6)
+
+
+def test_a_model_without_token_type_ids_gets_only_its_inputs(tmp_path, monkeypatch):
+    folder = build_tiny_model(tmp_path / "no-types", token_type_ids=False)
+    embedder = Embedder(tiny_files(folder), threads=1)
+    spy = RunSpy(embedder, monkeypatch)
+    assert embedder.embed_documents(["parse json"]).shape == (1, 32)
+    assert set(spy.feeds[0]) == {"input_ids", "attention_mask"}
+
+
+def test_queries_from_threads_while_documents_embed(tiny_model_dir):
+    embedder = Embedder(tiny_files(tiny_model_dir), threads=2, max_batch_tokens=256)
+    queries = ["parse json", "thread lock", "user cache", "vector store"]
+    expected = {q: embedder.embed_query(q) for q in queries}
+    documents = texts_of_varied_length(400, seed=1)
+    reference = embedder.embed_documents(documents)
+    errors: list[BaseException] = []
+    results: dict[str, list[np.ndarray]] = {q: [] for q in queries}
+    indexing_done = threading.Event()
+
+    def ask(query: str) -> None:
+        try:
+            while not indexing_done.is_set() or len(results[query]) < 20:
+                results[query].append(embedder.embed_query(query))
+        except BaseException as exc:  # surfaced below: a thread's exception would otherwise be lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in queries]
+    for thread in threads:
+        thread.start()
+    try:
+        vectors = embedder.embed_documents(documents)
+    finally:
+        indexing_done.set()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert errors == []
+    np.testing.assert_allclose(vectors, reference, atol=1e-5)
+    for query, answers in results.items():
+        assert answers and all(np.allclose(answer, expected[query], atol=1e-5) for answer in answers)
+
+
+def test_unloadable_files_are_a_clear_error(tiny_model_dir, tmp_path):
+    (tmp_path / "model.onnx").write_bytes(b"not an onnx model")
+    (tmp_path / "tokenizer.json").write_bytes((tiny_model_dir / "tokenizer.json").read_bytes())
+    with pytest.raises(CceError, match="cannot load the embedding model .*cce model verify"):
+        Embedder(tiny_files(tmp_path), threads=1)
+
+    (tmp_path / "model.onnx").write_bytes((tiny_model_dir / "model.onnx").read_bytes())
+    (tmp_path / "tokenizer.json").write_text("{not json")
+    with pytest.raises(CceError, match="cannot load the tokenizer"):
+        Embedder(tiny_files(tmp_path), threads=1)
+
+
+# ---------------------------------------------------------------------------- the real model
+
+JSON_SNIPPET = '''def load_settings(path):
+    """Read the JSON settings file and return it as a dict."""
+    with open(path) as fh:
+        return json.loads(fh.read())'''
+UNRELATED_SNIPPET = '''def draw_circle(canvas, x, y, radius, colour):
+    """Paint a filled circle on the canvas."""
+    canvas.ellipse(x - radius, y - radius, x + radius, y + radius, fill=colour)'''
+
+
+@pytest.fixture(scope="module")
+def real(real_model_dir) -> Embedder:
+    onnx, tokenizer = (real_model_dir / pin.name for pin in PINNED_FILES)
+    return Embedder(ModelFiles(onnx, tokenizer, DEFAULT_MODEL_ID, pinned=True), threads=2)
+
+
+@pytest.mark.model
+def test_real_model_dimension_and_ranking(real):
+    assert real.dim == 384
+    query = real.embed_query("parse json")
+    related, unrelated = real.embed_documents([JSON_SNIPPET, UNRELATED_SNIPPET])
+    assert float(query @ related) > float(query @ unrelated) + 0.05
+
+
+@pytest.mark.model
+def test_real_model_batched_vectors_agree_with_single_ones(real):
+    texts = [JSON_SNIPPET, UNRELATED_SNIPPET, "class Cache:\n    pass", "SELECT * FROM users WHERE id = ?"]
+    batched = real.embed_documents(texts)
+    for text, vector in zip(texts, batched, strict=True):
+        alone = real.embed_documents([text])[0]
+        # int8 dynamic quantization depends a little on the batch: a tolerance, not equality.
+        assert float(vector @ alone) > 0.99
