@@ -6,6 +6,7 @@ bounds both padding waste and the memory ONNX Runtime takes for activations.
 
 from __future__ import annotations
 
+import ctypes
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -18,8 +19,8 @@ from .model import DEFAULT_MODEL_ID, ModelFiles, _one_line
 # bge's instruction for the query side of retrieval; indexed chunks never get it.
 QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
 DEFAULT_MAX_BATCH_TOKENS = 4096
-# Runs at least this big (batch x padded length) hand their arena memory back afterwards; smaller
-# ones skip the shrink so short queries stay fast.
+# Runs at least this big (batch x padded length) hand their memory back afterwards; smaller ones
+# skip that so short queries stay fast.
 _SHRINK_FROM_TOKENS = 1024
 # Texts tokenized per encode_batch call: tokenizers' Encoding objects are large, so keep few alive.
 _TOKENIZE_WINDOW = 512
@@ -32,9 +33,7 @@ class Embedder:
 
     max_tokens: int = 512
 
-    def __init__(
-        self, files: ModelFiles, threads: int, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
-    ) -> None:
+    def __init__(self, files: ModelFiles, threads: int, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS) -> None:
         self.model_id = files.model_id
         self.max_batch_tokens = max_batch_tokens
         self._query_prefix = QUERY_PREFIX if files.model_id == DEFAULT_MODEL_ID else ""
@@ -54,9 +53,7 @@ class Embedder:
                 str(files.onnx), sess_options=options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
-            raise CceError(
-                f"cannot load the embedding model {files.onnx}: {_one_line(exc)}; {_FIX}"
-            ) from None
+            raise CceError(f"cannot load the embedding model {files.onnx}: {_one_line(exc)}; {_FIX}") from None
         declared = [i.name for i in self._session.get_inputs()]
         unknown = sorted(set(declared) - set(_KNOWN_INPUTS))
         if unknown or not {"input_ids", "attention_mask"} <= set(declared):
@@ -82,9 +79,7 @@ class Embedder:
         """Token counts including [CLS]/[SEP], before truncation."""
         counts: list[int] = []
         for start in range(0, len(texts), _TOKENIZE_WINDOW):
-            counts.extend(
-                len(e.ids) for e in self._counter.encode_batch(texts[start : start + _TOKENIZE_WINDOW])
-            )
+            counts.extend(len(e.ids) for e in self._counter.encode_batch(texts[start : start + _TOKENIZE_WINDOW]))
         return counts
 
     def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -130,11 +125,28 @@ class Embedder:
     def _run(self, rows: list[np.ndarray]) -> np.ndarray:
         feed = self._feed(rows)
         size = feed["input_ids"].size
-        options = self._shrink if size >= _SHRINK_FROM_TOKENS else None
-        hidden = self._session.run([self._output], feed, options)[0]
+        big = size >= _SHRINK_FROM_TOKENS
+        hidden = self._session.run([self._output], feed, self._shrink if big else None)[0]
+        if big and _malloc_trim is not None:
+            # The arena shrink frees memory to malloc, which keeps it: measured, peak RSS then drifted
+            # from 250 to 370 MB over 300 chunks at a 2048-token budget. Trimming hands it to the OS.
+            _malloc_trim(0)
         cls = np.ascontiguousarray(hidden[:, 0, :], dtype=np.float32)  # CLS pooling
         norms = np.linalg.norm(cls, axis=1, keepdims=True)
         return cls / np.maximum(norms, 1e-12)
+
+
+def _find_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS)."""
+    try:
+        # CDLL(None): the symbols already loaded into this process, libc's among them. (Not
+        # ctypes.util.find_library, which runs ldconfig in a child process.)
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _find_malloc_trim()
 
 
 def _batches(lengths: np.ndarray, budget: int) -> Iterator[list[int]]:

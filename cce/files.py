@@ -28,12 +28,8 @@ SKIP_UNREADABLE = "unreadable"  # permission denied or an I/O error
 SKIP_SECRET = "secret"  # a secret-bearing file by name (is_secret_file)
 SKIP_SYMLINK = "symlink"  # symlinks are never followed, to files or to directories
 SKIP_VANISHED = "vanished"  # deleted or replaced between listing and reading
-SKIP_MINIFIED = "minified"  # see is_minified_name and MINIFIED_LINE_BYTES
+SKIP_MINIFIED = "minified"  # MINIFIED_SUFFIXES, or over MINIFIED_LINE_BYTES a line on average
 SKIP_NOT_REGULAR = "not-regular"  # fifo, socket, device
-SKIP_REASONS = (
-    SKIP_BINARY, SKIP_TOO_LARGE, SKIP_UNREADABLE, SKIP_SECRET,
-    SKIP_SYMLINK, SKIP_VANISHED, SKIP_MINIFIED, SKIP_NOT_REGULAR,
-)
 
 # Files whose change alters the ignore rules of their directory (the watcher calls invalidate()).
 IGNORE_FILE_NAMES = (".gitignore", ".cceignore")
@@ -84,6 +80,10 @@ MINIFIED_LINE_BYTES = 1000
 
 BINARY_SNIFF_BYTES = 8192
 
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a fifo must not wait for a writer (fstat then rejects it).
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
 
 @dataclass(frozen=True)
 class FileInfo:
@@ -112,14 +112,17 @@ class _Patterns:
     git's rules once directories are judged on their own (as walk does, to prune): with
     `*` + `!*/` the negation would re-include every file. Each regex is therefore anchored to the
     whole path: git's answer for a path is the last pattern matching that very path, and a path in
-    an ignored directory is ignored because its directory is checked first. All patterns become
-    one alternation, last pattern first, so one regex call decides.
+    an ignored directory is ignored because its directory is checked first.
+
+    For speed the patterns become two alternations, latest pattern first, so one regex call each
+    decides: the single-name patterns (`*.log`, `node_modules/`, most of them), matched against
+    the last path component only, and the rest, matched against the whole path.
     """
 
     def __init__(self, lines: Iterable[str]) -> None:
-        alternatives: list[str] = []
-        self._include: list[bool] = []
-        for line in lines:
+        by_name: list[tuple[str, int, bool]] = []
+        by_path: list[tuple[str, int, bool]] = []
+        for order, line in enumerate(lines):
             if line.rstrip().endswith("/**/"):
                 # pathspec reads `dir/**/` as `dir/` (fine when only files are matched); git means
                 # the directories strictly below dir, which is `dir/**/*/`.
@@ -130,35 +133,66 @@ class _Patterns:
                 continue  # git skips a malformed pattern too
             if regex is None or include is None:
                 continue  # blank line or comment
-            alternatives.append(_whole_path_regex(regex))
-            self._include.append(include)
-        alternatives.reverse()
-        self._include.reverse()
-        self._regex = (
-            re.compile("|".join(f"({alt})" for alt in alternatives), re.DOTALL) if alternatives else None
-        )
+            name_regex = _name_regex(regex)
+            if name_regex is not None:
+                by_name.append((name_regex, order, include))
+            else:
+                by_path.append((_whole_path_regex(regex), order, include))
+        self._by_name = _Alternation(by_name)
+        self._by_path = _Alternation(by_path)
 
     def decide(self, path: str) -> bool | None:
         """True: ignored; False: re-included by a "!" pattern; None: no pattern matches.
 
         `path` ends with "/" for a directory, as pathspec's regexes expect.
         """
-        if self._regex is None:
+        name = path[path.rfind("/", 0, len(path) - 1) + 1:]
+        by_name = self._by_name.latest(name)
+        by_path = self._by_path.latest(path)
+        if by_name is None or (by_path is not None and by_path[0] > by_name[0]):
+            by_name = by_path
+        return None if by_name is None else by_name[1]
+
+
+class _Alternation:
+    """Regexes tried as one, answering (order, include) of the latest pattern that matches."""
+
+    def __init__(self, patterns: list[tuple[str, int, bool]]) -> None:
+        self._results = [(order, include) for _, order, include in reversed(patterns)]
+        alternatives = "|".join(f"({regex})" for regex, _, _ in reversed(patterns))
+        self._regex = re.compile(alternatives, re.DOTALL) if patterns else None
+
+    def latest(self, path: str) -> tuple[int, bool] | None:
+        match = self._regex.match(path) if self._regex is not None else None
+        if match is None or match.lastindex is None:
             return None
-        match = self._regex.match(path)
-        if match is None:
-            return None
-        assert match.lastindex is not None
-        return self._include[match.lastindex - 1]
+        return self._results[match.lastindex - 1]
+
+
+# How GitIgnoreSpecPattern regexes are built: an unanchored pattern starts with `^(?:.+/)?`; one
+# matching files and directories ends with `(?:(?P<ps_d>/)|$)`, a dir-only one with `(?P<ps_d>/)`,
+# one ending in `/**` with a bare `/` (only what lies strictly below); `*` and `**` are `.`.
+_ANY_PARENT = "^(?:.+/)?"
+_FILE_OR_DIR = "(?:(?P<ps_d>/)|$)"
+_DIR_ONLY = "(?P<ps_d>/)"
+
+
+def _name_regex(regex: str) -> str | None:
+    """For a pattern that names one path component anywhere (`*.log`, `build/`), the regex for
+    that component alone ("name" or "name/" for a directory); None for any other pattern."""
+    if not regex.startswith(_ANY_PARENT):
+        return None
+    body = regex[len(_ANY_PARENT):]
+    for mark, tail in ((_FILE_OR_DIR, "/?"), (_DIR_ONLY, "/")):
+        if body.endswith(mark):
+            body = body[: -len(mark)]
+            return "^" + body + tail + r"\Z" if "/" not in body.replace("[^/]", "") else None
+    return None
 
 
 def _whole_path_regex(regex: str) -> str:
-    """Turn a pathspec gitignore regex ("this path or anything under it") into "exactly this path".
-
-    GitIgnoreSpecPattern regexes end in one of: the directory mark `(?P<ps_d>/)` (dir-only
-    pattern), `(?:(?P<ps_d>/)|$)` (file or dir), a bare `/` (pattern ending in `/**`: only what
-    lies strictly below) or are the catch-all `.` (`*`, `**`). Some lack the leading `^`.
-    """
+    """Turn a pathspec gitignore regex ("this path or anything under it") into "exactly this
+    path" (see the shapes above)."""
     regex = regex.replace("(?P<ps_d>", "(?:")  # the named group would repeat in the alternation
     if regex.endswith("/"):
         regex += ".+"
@@ -168,12 +202,20 @@ def _whole_path_regex(regex: str) -> str:
 
 
 def _read_lines(path: str) -> list[str] | None:
-    """The lines of an ignore file, or None when there is none (or it cannot be read)."""
+    """The lines of an ignore file, or None when there is none or it is not a regular file
+    (git does not follow a symlinked .gitignore either; O_NONBLOCK: a fifo must not hang us)."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(1_000_000)  # bounded: an ignore file is small
+        fd = os.open(path, _FILE_FLAGS)
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        data = _read_at_most(fd, 1_000_000)  # bounded: an ignore file is small
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     return data.decode("utf-8-sig", errors="replace").splitlines()
 
 
@@ -203,8 +245,9 @@ class IgnoreRules:
     directories, virtualenvs (pyvenv.cfg) and exclude_dirs. A path inside an ignored directory is
     ignored. The user's global git excludes file is not read (it is not part of the project).
 
-    Ignore files are read lazily, once per directory; call invalidate(rel_dir) when one changes.
-    Safe to share between threads: a race only loads an ignore file twice.
+    Ignore files are read lazily, once per directory; call invalidate(rel_dir) when one changes
+    (reload() for .git/info/exclude). Shared by the indexer and the watcher threads: lookups only
+    add to caches and invalidate() replaces them, so a racing reader at worst reads a file twice.
     """
 
     def __init__(self, root: Path, exclude_dirs: Iterable[Path] = ()) -> None:
@@ -222,7 +265,8 @@ class IgnoreRules:
     def reload(self) -> None:
         """Forget every loaded ignore file (and re-read the repository-level ones)."""
         self._dirs: dict[str, _Patterns | None] = {}
-        # (patterns, prefix): rules above the project root see root-relative paths as prefix + path.
+        self._chains: dict[str, list[tuple[int, _Patterns]]] = {}
+        # (patterns, prefix): rules above the root see a root-relative path as prefix + path.
         self._outer: list[tuple[_Patterns, str]] = []
         top = self._real_root
         while not os.path.lexists(os.path.join(top, ".git")):
@@ -231,21 +275,34 @@ class IgnoreRules:
                 return  # not in a git work tree: no repository-level rules
             top = parent
         between = os.path.relpath(self._real_root, top)
-        prefix = "" if between == "." else between.replace(os.sep, "/") + "/"
-        parts = prefix.split("/")[:-1]
-        # Parent directories' .gitignore files, deepest first (the root's own is in _dirs).
+        parts = [] if between == "." else between.split(os.sep)
+        # (depth below top, patterns) of the parents' .gitignore files, deepest first; the
+        # root's own .gitignore is read lazily like any directory's.
+        levels = []
         for depth in range(len(parts) - 1, -1, -1):
             lines = _read_lines(os.path.join(top, *parts[:depth], ".gitignore"))
             if lines:
-                self._outer.append((_Patterns(lines), "/".join(parts[depth:]) + "/"))
+                levels.append((depth, _Patterns(lines)))
         git_dir = _git_dir(top)
         lines = _read_lines(os.path.join(git_dir, "info", "exclude")) if git_dir else None
         if lines:
-            self._outer.append((_Patterns(lines), prefix))
+            levels.append((0, _Patterns(lines)))
+        # If the enclosing repository ignores the root itself (a home directory kept in git with
+        # "*" in its .gitignore), its rules say nothing about this project: leave them out.
+        for end in range(1, len(parts) + 1):
+            for depth, patterns in levels:
+                if depth < end:
+                    decision = patterns.decide("/".join(parts[depth:end]) + "/")
+                    if decision is not None:
+                        if decision:
+                            return
+                        break
+        self._outer = [(patterns, "".join(part + "/" for part in parts[depth:])) for depth, patterns in levels]
 
     def invalidate(self, rel_dir: str) -> None:
         """Re-read the ignore files of one directory ("" is the root) on next use."""
         self._dirs.pop(_normalize(rel_dir), None)
+        self._chains = {}  # the chains of every directory below include it
 
     def ignores(self, rel_path: str, is_dir: bool) -> bool:
         """Whether the path (relative to the root) is excluded, itself or through a parent dir."""
@@ -267,18 +324,16 @@ class IgnoreRules:
 
     def _excluded_here(self, rel: str, is_dir: bool) -> bool:
         """Whether `rel` itself is excluded, assuming none of its parent directories is."""
-        name = rel.rsplit("/", 1)[-1]
-        if is_dir and (name in VCS_DIRS or rel in self._excluded):
-            return True
+        if rel.rsplit("/", 1)[-1] in VCS_DIRS or (is_dir and rel in self._excluded):
+            return True  # (a submodule's or worktree's ".git" is a file)
         path = rel + "/" if is_dir else rel
         decision: bool | None = None
         # Deepest directory first: the first ignore file with a matching pattern decides.
-        cut = len(rel)
-        while decision is None and cut > 0:
-            cut = rel.rfind("/", 0, cut)  # -1 for the root's own ignore files
-            patterns = self._patterns_of(rel[:cut] if cut > 0 else "")
-            if patterns is not None:
-                decision = patterns.decide(path[cut + 1:])
+        cut = rel.rfind("/")
+        for offset, patterns in self._chain(rel[:cut] if cut > 0 else ""):
+            decision = patterns.decide(path[offset:])
+            if decision is not None:
+                break
         for patterns, prefix in self._outer:
             if decision is not None:
                 break
@@ -288,6 +343,23 @@ class IgnoreRules:
         if decision:
             return True
         return is_dir and os.path.lexists(os.path.join(self._root, rel, "pyvenv.cfg"))
+
+    def _chain(self, rel_dir: str) -> list[tuple[int, _Patterns]]:
+        """The ignore files that apply inside rel_dir, deepest first, each with the offset at
+        which a root-relative path becomes relative to that file's directory."""
+        chains = self._chains
+        pending = []
+        missing = rel_dir
+        while missing not in chains:  # iterative: no recursion limit on deep trees
+            pending.append(missing)
+            if not missing:
+                break
+            missing = missing.rpartition("/")[0]
+        for directory in reversed(pending):
+            above = chains[directory.rpartition("/")[0]] if directory else []
+            own = self._patterns_of(directory)
+            chains[directory] = [(len(directory) + 1 if directory else 0, own), *above] if own else above
+        return chains[rel_dir]
 
     def _patterns_of(self, rel_dir: str) -> _Patterns | None:
         try:
@@ -338,17 +410,13 @@ _SECRET_NAMES = frozenset({
 _SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".jks", ".keystore")
 
 
-def is_minified_name(rel_path: str) -> bool:
-    return rel_path.lower().endswith(MINIFIED_SUFFIXES)
-
-
 def _skip_by_name(rel_path: str) -> str | None:
     """The skip reason decided from the name alone (no I/O), if any."""
     if is_secret_file(rel_path):
         return SKIP_SECRET
     if os.path.splitext(rel_path)[1].lower() in BINARY_SUFFIXES:
         return SKIP_BINARY
-    if is_minified_name(rel_path):
+    if rel_path.lower().endswith(MINIFIED_SUFFIXES):
         return SKIP_MINIFIED
     return None
 
@@ -477,7 +545,7 @@ def read_source(root: Path, info: FileInfo | str, max_file_size: int) -> SourceF
                 os.close(opened)
     if len(data) > max_file_size:
         return SKIP_TOO_LARGE  # it grew since fstat
-    if b"\0" in data[:BINARY_SNIFF_BYTES]:
+    if data.find(b"\0", 0, BINARY_SNIFF_BYTES) >= 0:
         return SKIP_BINARY
     if len(data) > MINIFIED_LINE_BYTES * (data.count(b"\n") + 1):
         return SKIP_MINIFIED
@@ -490,11 +558,6 @@ def read_source(root: Path, info: FileInfo | str, max_file_size: int) -> SourceF
         mtime_ns=st.st_mtime_ns,
         redactions=redactions,
     )
-
-
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-# O_NONBLOCK: opening a fifo must not wait for a writer (fstat then rejects it).
-_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def _skip_by_stat(st: os.stat_result, max_file_size: int) -> str | None:

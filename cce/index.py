@@ -13,13 +13,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .chunk import chunk_source, embedding_text, language_for
-from .embed import Embedder
 from .files import FileInfo, IgnoreRules, SourceFile, read_source, walk
 from .store import FileRecord, NewChunk, Store, chunk_id
+
+if TYPE_CHECKING:
+    from .embed import Embedder  # onnxruntime is imported only when something is embedded
 
 # Chunks embedded per committed batch: big enough to keep the model busy, small enough that a kill
 # loses little and a reader sees progress.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -18,7 +19,7 @@ CANDIDATES = 100  # hits taken from each side before fusion
 RRF_K = 60  # reciprocal-rank fusion constant (Cormack et al.)
 LEXICAL_WEIGHT = 1.0
 VECTOR_WEIGHT = 1.0
-PER_FILE = 3  # at most this many hits from one file, so one big file cannot flood the list
+PER_FILE = 2  # at most this many hits from one file, so one big file cannot flood the list
 # BM25 column weights: body, symbol, path. A term in a symbol name or the path says more than one in the body.
 BM25_WEIGHTS = (1.0, 4.0, 2.0)
 
@@ -119,8 +120,22 @@ def fuse(rankings: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[in
     return sorted(scores.items(), key=lambda item: item[1], reverse=True)
 
 
+# A line that defines `name` in most languages: a definition keyword (and modifiers) before the name,
+# or the name assigned at the start of a line. Used for definitions nested inside a chunk.
+_DEFINITION = (
+    r"^\s*(?:(?:export|default|pub(?:\([^)]*\))?|public|private|protected|internal|static|async|abstract|final|"
+    r"override|open|inline|extern|virtual|unsafe|const|readonly|declare)\s+)*"
+    r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
+    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace)\s+{name}\b"
+    r"|^\s*(?:self\.)?{name}\s*(?::[^=]*)?=[^=]"
+)
+
+
 def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
-    """Definitions whose symbol matches `name`: exact first, then last-part, prefix, substring."""
+    """Definitions whose name matches `name`: exact first, then last part, prefix, substring.
+
+    Chunk symbols give the top-level definitions; a definition nested in a chunk (a method of a
+    small class kept whole) is found by scanning the lines of chunks that mention the name."""
     name = name.strip()
     if not name:
         raise UsageError("the symbol name is empty")
@@ -130,39 +145,56 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
         "WHERE symbol LIKE ? ESCAPE '\\' ORDER BY path, start_line LIMIT 2000",
         (f"%{like}%",),
     )
+    candidates = [
+        {"chunk_id": r[0], "path": r[1], "start": r[2], "end": r[3], "symbol": r[4], "kind": r[5], "lang": r[6]}
+        for r in rows
+    ]
+    candidates += _nested_definitions(store, name)
 
-    def rank(row: tuple) -> int:
-        symbol = row[4]
+    def rank(found: dict) -> int:
+        symbol = found["symbol"]
         last = symbol.rsplit(".", 1)[-1]
-        if symbol == name:
-            return 0
-        if symbol.lower() == name.lower() or last == name:
-            return 1
-        if last.lower() == name.lower():
+        if symbol == name or last == name:
+            return 0 if symbol == name else 1
+        if last.lower() == name.lower() or symbol.lower() == name.lower():
             return 2
         if symbol.lower().startswith(name.lower()) or last.lower().startswith(name.lower()):
             return 3
         return 4
 
-    seen: set[tuple[str, str]] = set()
-    found = []
-    for row in sorted(rows, key=rank):
-        key = (row[1], row[4])
-        if key in seen:
-            continue  # a long definition split into windows is one definition
-        seen.add(key)
-        found.append(
-            {
-                "chunk_id": row[0],
-                "path": row[1],
-                "start": row[2],
-                "end": row[3],
-                "symbol": row[4],
-                "kind": row[5],
-                "lang": row[6],
-                "match": ("exact", "exact", "name", "prefix", "substring")[rank(row)],
-            }
-        )
-        if len(found) == limit:
+    matches: dict[tuple[str, str], dict] = {}
+    for found in sorted(candidates, key=lambda f: (rank(f), f["path"], f["start"])):
+        key = (found["path"], found["symbol"])
+        if key in matches:  # a long definition split into windows is one definition
+            matches[key]["end"] = max(matches[key]["end"], found["end"])
+            continue
+        if len(matches) == limit:
             break
+        matches[key] = {**found, "match": ("exact", "exact", "name", "prefix", "substring")[rank(found)]}
+    return list(matches.values())
+
+
+def _nested_definitions(store: Store, name: str) -> list[dict]:
+    last = name.rsplit(".", 1)[-1]
+    terms = query_terms(last)
+    if not terms or not last.replace("_", "").replace("$", "").isalnum():
+        return []
+    pattern = re.compile(_DEFINITION.format(name=re.escape(last)), re.MULTILINE)
+    rows = store.query(
+        "SELECT c.id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.lang, c.text FROM chunks_fts "
+        "JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? LIMIT 500",
+        (" AND ".join('"' + t + '"' for t in terms[:1]),),
+    )
+    found = []
+    for cid, path, start, end, symbol, kind, lang, text in rows:
+        for match in pattern.finditer(text):
+            line = start + text.count("\n", 0, match.start() + len(match.group(0)) - len(match.group(0).lstrip()))
+            owner = symbol if symbol and kind in ("class", "struct", "interface", "impl", "trait", "object") else None
+            if symbol and symbol.rsplit(".", 1)[-1] == last:
+                continue  # the chunk's own definition: already a candidate by its symbol
+            qualified = f"{owner}.{last}" if owner else last
+            found.append(
+                {"chunk_id": cid, "path": path, "start": line, "end": end, "symbol": qualified,
+                 "kind": "definition", "lang": lang}
+            )
     return found

@@ -516,6 +516,10 @@ class VectorIndex:
 
 
 def _new_usearch(dim: int):
-    from usearch.index import Index  # imported here: `cce status` and `cce clear` never need it
+    # onnxruntime must be loaded before usearch: importing it after usearch segfaults the process
+    # (usearch 2.26 + onnxruntime 1.32, seen here). Both are imported here, lazily: `cce status` and
+    # `cce clear` need neither.
+    import onnxruntime  # noqa: F401
+    from usearch.index import Index
 
     return Index(ndim=dim, metric="cos", dtype="f16")

@@ -42,13 +42,17 @@ def index_terms(text: str) -> str:
 def query_terms(query: str) -> list[str]:
     """Distinct search terms of a query, stop words dropped (unless nothing else is left)."""
     words = _IDENTIFIER.findall(query)
+    kept = [w for w in words if w.lower() not in STOP_WORDS]
     terms: list[str] = []
-    for word in words:
-        if word.lower() in STOP_WORDS:
-            continue
+    for word in kept:
         for term in identifier_terms(word):
             if term not in terms:
                 terms.append(term)
+    # Adjacent words may name one identifier: "static files" -> staticfiles, "api key" -> apikey.
+    for first, second in zip(kept, kept[1:]):
+        joined = (first + second).lower()
+        if joined.isalnum() and joined not in terms:
+            terms.append(joined)
     if not terms:
         terms = list(dict.fromkeys(t for w in words for t in identifier_terms(w)))
     return terms

@@ -1,0 +1,377 @@
+"""A real `cce serve` subprocess driven by the mcp SDK's stdio client, on a real tree with real inotify."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from tests.helpers import ROOT, cce_env, make_project, run_cce
+
+FRESH_S = 5.0  # edits must show up well within this (the acceptance figure, 2 s, is measured by the bench)
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path / "proj")
+
+
+@pytest.fixture
+def env(tmp_path, tiny_model_dir):
+    return cce_env(tmp_path, tiny_model_dir, CCE_DEBOUNCE_MS="100")
+
+
+def serve_params(project: Path, env: dict[str, str]) -> StdioServerParameters:
+    return StdioServerParameters(
+        command=sys.executable, args=[str(ROOT / "cce.py"), "serve", "--project-dir", str(project)], env=env
+    )
+
+
+def with_server(project: Path, env: dict[str, str], scenario: Callable[[ClientSession], Awaitable[None]]) -> None:
+    async def main() -> None:
+        async with stdio_client(serve_params(project, env)) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            await scenario(session)
+
+    anyio.run(main)
+
+
+def server_pids(project: Path) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in cmdline and str(project).encode() in cmdline:
+                pids.append(int(entry))
+    return pids
+
+
+def children_of(pid: int) -> set[str]:
+    found: set[str] = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            found.update(f.read().split())
+    return found
+
+
+async def search_paths(session: ClientSession, query: str) -> list[str]:
+    result = await session.call_tool("context_search", {"query": query, "top_k": 5})
+    assert not result.is_error, result.content
+    return [h["path"] for h in result.structured_content["hits"]]
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = FRESH_S) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if await check():
+            return time.monotonic() - started
+        await anyio.sleep(0.05)
+    raise AssertionError(f"not reflected within {timeout} s")
+
+
+async def status(session: ClientSession) -> dict:
+    result = await session.call_tool("index_status", {})
+    return result.structured_content
+
+
+async def wait_ready(session: ClientSession) -> None:
+    async def ready() -> bool:
+        s = await status(session)
+        return s["ready"] and s["last_reindex"] is not None
+
+    await wait_until(ready, timeout=60)
+
+
+def test_tools_answer_over_stdio(project, env):
+    async def scenario(session: ClientSession) -> None:
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert names == {"context_search", "expand_chunk", "find_symbol", "index_status", "reindex"}
+        result = await session.call_tool("context_search", {"query": "bearer token validate", "top_k": 3})
+        hits = result.structured_content["hits"]
+        assert hits and hits[0]["path"] == "app/auth.py"
+        assert {"chunk_id", "path", "start_line", "end_line", "symbol", "score", "code"} <= set(hits[0])
+        assert "app/auth.py" in result.content[0].text
+
+        found = (await session.call_tool("find_symbol", {"name": "validate"})).structured_content["matches"]
+        assert found[0]["symbol"] == "TokenValidator.validate" and found[0]["path"] == "app/auth.py"
+
+        expanded = await session.call_tool("expand_chunk", {"chunk_id": found[0]["chunk_id"], "context_lines": 1})
+        data = expanded.structured_content
+        assert "def validate" in data["code"]
+        assert data["start_line"] == data["chunk_start"] - 1
+
+        s = await status(session)
+        assert s["files"] == 4 and s["chunks"] > 0 and s["last_error"] is None
+        assert s["watcher"]["watches"] >= 4
+
+        reindexed = await session.call_tool("reindex", {"path": "app"})
+        assert not reindexed.is_error and reindexed.structured_content["path"] == "app"
+
+    run_cce("index", str(project), "--quiet", env=env)
+    with_server(project, env, scenario)
+
+
+def test_budget_lists_hits_over_max_tokens_by_id(project, env):
+    async def scenario(session: ClientSession) -> None:
+        result = await session.call_tool("context_search", {"query": "token route retry guide", "max_tokens": 120})
+        data = result.structured_content
+        assert data["estimated_tokens"] <= 120
+        assert data["omitted"], "a small budget must leave hits out"
+        assert all("chunk_id" in o for o in data["omitted"])
+        assert "expand_chunk" in result.content[-1].text
+
+    run_cce("index", str(project), "--quiet", env=env)
+    with_server(project, env, scenario)
+
+
+def test_bad_arguments_get_tool_errors_and_the_server_lives_on(project, env, tmp_path):
+    sentinel = tmp_path / "outside-secret.txt"
+    sentinel.write_text("sentinel outside the project\n")
+    (project / "link_out").symlink_to(tmp_path)
+
+    async def scenario(session: ClientSession) -> None:
+        bad_calls = [
+            ("context_search", {"query": ""}, "query is empty"),
+            ("context_search", {"query": "x", "top_k": 0}, "top_k"),
+            ("context_search", {"query": "x", "top_k": -1}, "top_k"),
+            ("context_search", {"query": "x", "top_k": "many"}, "top_k"),
+            ("expand_chunk", {"chunk_id": 12345}, "no chunk with id"),
+            ("reindex", {"path": "../../etc/passwd"}, "outside the project"),
+            ("reindex", {"path": str(sentinel)}, "outside the project"),
+            ("reindex", {"path": "link_out/outside-secret.txt"}, "outside the project"),
+            ("find_symbol", {"name": ""}, "empty"),
+        ]
+        for tool, args, message in bad_calls:
+            result = await session.call_tool(tool, args)
+            assert result.is_error, (tool, args)
+            assert message in result.content[0].text, (tool, args, result.content[0].text)
+        huge = await session.call_tool("context_search", {"query": "token " * 20_000, "top_k": 10**9})
+        assert not huge.is_error and len(huge.structured_content["hits"]) <= 50
+        assert (await status(session))["files"] == 4
+
+    run_cce("index", str(project), "--quiet", env=env)
+    with_server(project, env, scenario)
+
+
+def test_edits_are_searchable_quickly(project, env):
+    """Edit, create, delete, rename, atomic save and a new nested folder, each seen by search."""
+
+    async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+
+        async def has(query: str, path: str) -> bool:
+            return path in await search_paths(session, query)
+
+        async def lacks(query: str, path: str) -> bool:
+            return path not in await search_paths(session, query)
+
+        (project / "app/routes.py").write_text("def zebrafinch_handler():\n    return 1\n")
+        await wait_until(lambda: has("zebrafinch", "app/routes.py"))
+
+        (project / "app/new_module.py").write_text("def quokka_counter():\n    return 2\n")
+        await wait_until(lambda: has("quokka", "app/new_module.py"))
+
+        (project / "app/new_module.py").unlink()
+        await wait_until(lambda: lacks("quokka", "app/new_module.py"))
+
+        os.rename(project / "web/client.js", project / "web/renamed_client.js")
+        await wait_until(lambda: has("RetryPolicy shouldRetry", "web/renamed_client.js"))
+        assert await lacks("RetryPolicy shouldRetry", "web/client.js")
+
+        tmp = project / "docs/.guide.md.swp"
+        tmp.write_text("# Guide\n\n## Capybara section\n\nAll about capybaras.\n")
+        os.replace(tmp, project / "docs/guide.md")  # an editor's atomic save
+        await wait_until(lambda: has("capybara", "docs/guide.md"))
+
+        nested = project / "deep/er/still"
+        nested.mkdir(parents=True)
+        (nested / "axolotl.py").write_text("AXOLOTL_LIMIT = 3\n")
+        await wait_until(lambda: has("axolotl", "deep/er/still/axolotl.py"))
+
+    run_cce("index", str(project), "--quiet", env=env)
+    with_server(project, env, scenario)
+
+
+def test_git_checkout_of_another_branch_is_reflected(project, env):
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True,
+                       env={**env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                            "GIT_COMMITTER_EMAIL": "t@t"})
+
+    git("init", "-q", "-b", "main")
+    git("add", "-A")
+    git("commit", "-qm", "one")
+    git("checkout", "-q", "-b", "other")
+    (project / "app/auth.py").write_text("def pangolin_login():\n    return True\n")
+    (project / "app/other_only.py").write_text("NARWHAL = 1\n")
+    git("add", "-A")
+    git("commit", "-qm", "two")
+    git("checkout", "-q", "main")
+
+    async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+        git("checkout", "-q", "other")
+
+        async def switched() -> bool:
+            return "app/other_only.py" in await search_paths(session, "narwhal") and "app/auth.py" in (
+                await search_paths(session, "pangolin")
+            )
+
+        await wait_until(switched)
+        git("checkout", "-q", "main")
+
+        async def back() -> bool:
+            return "app/other_only.py" not in await search_paths(session, "narwhal")
+
+        await wait_until(back)
+
+    run_cce("index", str(project), "--quiet", env=env)
+    with_server(project, env, scenario)
+
+
+def test_reads_and_sibling_indexing_cause_no_work_and_no_children(project, env):
+    """The seed scenario: the replaced tool re-indexed in a loop when another process read files."""
+    (project / "README.md").write_text("# Project\n\nA readme.\n")
+    run_cce("index", str(project), "--quiet", env=env)
+
+    async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+        pids = server_pids(project)
+        assert len(pids) == 1
+        seen_children: set[str] = set()
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                seen_children.update(children_of(pids[0]))
+                time.sleep(0.01)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        try:
+            before = await status(session)
+            assert run_cce("index", str(project), "--path", "README.md", "--quiet", env=env).returncode == 0
+            assert run_cce("index", str(project), "--quiet", env=env).returncode == 0
+            for _ in range(3):
+                for path in project.rglob("*"):
+                    if path.is_file():
+                        path.read_bytes()
+                subprocess.run(["cat", *map(str, project.rglob("*.py"))], capture_output=True, check=True)
+            await anyio.sleep(0.5)  # longer than the debounce: any batch would have been cut
+            after = await status(session)
+            assert after["watcher"]["events_seen"] == before["watcher"]["events_seen"] == 0
+            assert after["watcher"]["batches"] == before["watcher"]["batches"]
+            assert after["last_reindex"] == before["last_reindex"]
+            assert await search_paths(session, "bearer token")
+        finally:
+            stop.set()
+            sampler.join()
+        assert seen_children == set()
+        assert len(server_pids(project)) == 1
+
+    with_server(project, env, scenario)
+
+
+def test_cli_index_beside_the_server_is_seen_by_searches(project, env):
+    run_cce("index", str(project), "--quiet", env=env)
+    # A one-minute debounce keeps the server's own watcher out of it: only the CLI's commit can show.
+    server_env = {**env, "CCE_DEBOUNCE_MS": "60000"}
+
+    async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+        (project / "extra.py").write_text("def wombat_burrow():\n    pass\n")
+        assert "extra.py" not in await search_paths(session, "wombat")
+        assert run_cce("index", str(project), "--quiet", env=env).returncode == 0
+        assert "extra.py" in await search_paths(session, "wombat")
+
+    with_server(project, server_env, scenario)
+
+
+def _start_raw(project: Path, env: dict[str, str]) -> subprocess.Popen:
+    """A server driven by hand: initialize answered, so the SDK's loop and our threads are all up."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "cce.py"), "serve", "--project-dir", str(project)],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    hello = {
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}},
+    }
+    proc.stdin.write((json.dumps(hello) + "\n").encode())
+    proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+    proc.stdin.flush()
+    line = proc.stdout.readline()
+    assert b'"result"' in line, line
+    time.sleep(1.5)  # let the loader, watcher and indexer threads start
+    return proc
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "stdin-eof"])
+def test_every_exit_path_is_quick_and_leaves_nothing(project, env, how):
+    run_cce("index", str(project), "--quiet", env=env)
+    proc = _start_raw(project, env)
+    assert children_of(proc.pid) == set()
+    started = time.monotonic()
+    if how == "stdin-eof":
+        proc.stdin.close()
+    else:
+        proc.send_signal(getattr(signal, how))
+    code = proc.wait(timeout=5)
+    elapsed = time.monotonic() - started
+    assert elapsed <= 1.0, f"{how}: exit took {elapsed:.2f} s"
+    assert code == 0, proc.stderr.read().decode()
+    assert server_pids(project) == []
+    assert run_cce("status", "--json", env=env, cwd=project).returncode == 0  # store still consistent
+
+
+def test_kill_9_leaves_no_process(project, env):
+    run_cce("index", str(project), "--quiet", env=env)
+    proc = _start_raw(project, env)
+    assert children_of(proc.pid) == set()
+    proc.kill()
+    proc.wait(timeout=5)
+    assert server_pids(project) == []
+
+
+def test_many_edit_events_do_not_grow_memory(project, env):
+    run_cce("index", str(project), "--quiet", env=env)
+
+    def rss_kb(pid: int) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise AssertionError("no VmRSS")
+
+    async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+        pid = server_pids(project)[0]
+        target = project / "app/routes.py"
+        for round_ in range(2):
+            for i in range(500):
+                target.write_text(f"def handler_{round_}_{i}():\n    return {i}\n")
+            await wait_until(lambda r=round_: _has_symbol(session, f"handler_{r}_499"), timeout=30)
+            if round_ == 0:
+                baseline = rss_kb(pid)
+        assert rss_kb(pid) - baseline < 20_000, "1,000 edit events grew the server by more than 20 MB"
+
+    with_server(project, env, scenario)
+
+
+async def _has_symbol(session: ClientSession, name: str) -> bool:
+    result = await session.call_tool("find_symbol", {"name": name})
+    return any(m["symbol"] == name for m in result.structured_content["matches"])
