@@ -42,6 +42,10 @@ VCS_DIRS = frozenset({".git", ".hg", ".svn", ".bzr"})
 # a project's .gitignore or .cceignore can re-include any of them with "!".
 # `vendor/`, `out/` and `.vscode/` are deliberately absent: they often hold code that matters.
 DEFAULT_EXCLUDES = (
+    # hidden files and folders (.github, .vscode, .env.example, agent skill folders): tool state and
+    # configuration rather than code, skipped by default as ripgrep does; a .gitignore or .cceignore
+    # line such as "!.github/" brings one back
+    ".*",
     # dependencies, caches and tool state
     "node_modules/", "bower_components/", "__pycache__/", ".tox/", ".nox/", ".mypy_cache/",
     ".pytest_cache/", ".ruff_cache/", ".cache/", ".idea/", ".terraform/", ".gradle/", "*.egg-info/",

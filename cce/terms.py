@@ -7,6 +7,7 @@ a query goes through the same function, so `jsonable_encoder` matches the whole 
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 _IDENTIFIER = re.compile(r"[^\W_]+(?:_+[^\W_]+)*|_+[^\W_]+(?:_+[^\W_]+)*", re.UNICODE)
 _CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+\d*|[A-Z]+\d*|\d+")
@@ -49,7 +50,7 @@ def query_terms(query: str) -> list[str]:
             if term not in terms:
                 terms.append(term)
     # Adjacent words may name one identifier: "static files" -> staticfiles, "api key" -> apikey.
-    for first, second in zip(kept, kept[1:]):
+    for first, second in pairwise(kept):
         joined = (first + second).lower()
         if joined.isalnum() and joined not in terms:
             terms.append(joined)

@@ -93,8 +93,8 @@ def test_gitignore_semantics_nested_negation_anchoring_dir_only(tmp_path: Path) 
         "sub/fixtures/f.json": "x",
     })
     assert listed(tmp_path) == [
-        ".cceignore", ".gitignore", "app.py", "deep/er/cache/c.py", "keep.log", "readme.md",
-        "sub/.cceignore", "sub/.gitignore", "sub/gen/src.txt", "sub/keep.log", "sub/other/logs",
+        "app.py", "deep/er/cache/c.py", "keep.log", "readme.md",
+        "sub/gen/src.txt", "sub/keep.log", "sub/other/logs",
         "sub/special.log", "wanted.log",
     ]
     assert_ignores_agrees_with_walk(tmp_path, IgnoreRules(tmp_path))
@@ -107,7 +107,7 @@ def test_files_under_an_ignored_directory_cannot_be_re_included(tmp_path: Path) 
     })
     # git: logs/ itself is excluded, so nothing inside comes back; out/** excludes only what is
     # inside out/, so out/keep.txt can be re-included (but not out/sub/keep.txt: out/sub/ is out).
-    assert listed(tmp_path) == [".gitignore", "out/keep.txt"]
+    assert listed(tmp_path) == ["out/keep.txt"]
     rules = IgnoreRules(tmp_path)
     assert rules.ignores("logs/keep.txt", False)
     assert not rules.ignores("out", True)
@@ -129,13 +129,13 @@ def test_double_star_patterns(tmp_path: Path) -> None:
         "src/top.py": "x", "src/inner/low.py": "x",
     })
     # src/**/ matches the directories below src/, not src/ itself
-    assert listed(tmp_path) == [".gitignore", "b/z.txt", "src/top.py"]
+    assert listed(tmp_path) == ["b/z.txt", "src/top.py"]
 
 
 def test_patterns_and_names_with_spaces_and_non_ascii(tmp_path: Path) -> None:
     make(tmp_path, {".gitignore": "my\\ notes.txt\nü*.log\n\\#hash\n", "my notes.txt": "x", "ü1.log": "x",
                     "#hash": "x", "u1.log": "x"})
-    assert listed(tmp_path) == [".gitignore", "u1.log"]
+    assert listed(tmp_path) == ["u1.log"]
 
 
 def test_default_excludes_and_virtualenvs_by_pyvenv_cfg(tmp_path: Path) -> None:
@@ -149,7 +149,7 @@ def test_default_excludes_and_virtualenvs_by_pyvenv_cfg(tmp_path: Path) -> None:
         "env/settings.py": "x",  # named env but no pyvenv.cfg: ordinary code
         "vendor/lib.go": "x", ".vscode/settings.json": "{}", "out/gen.py": "x",
     })
-    assert listed(tmp_path) == [".vscode/settings.json", "env/settings.py", "main.py", "out/gen.py",
+    assert listed(tmp_path) == ["env/settings.py", "main.py", "out/gen.py",
                                 "vendor/lib.go"]
     rules = IgnoreRules(tmp_path)
     assert rules.ignores("myenv", True) and rules.ignores("myenv/lib/site.py", False)
@@ -159,16 +159,16 @@ def test_default_excludes_and_virtualenvs_by_pyvenv_cfg(tmp_path: Path) -> None:
 def test_project_rules_can_re_include_a_default_exclude_but_not_vcs_or_venv(tmp_path: Path) -> None:
     make(tmp_path, {".gitignore": "!dist/\n!.git/\n!venv/\n", "dist/a.js": "x", ".git/HEAD": "x",
                     "venv/pyvenv.cfg": "x", "venv/x.py": "x"})
-    assert listed(tmp_path) == [".gitignore", "dist/a.js"]
+    assert listed(tmp_path) == ["dist/a.js"]
 
 
 def test_exclude_dirs_are_never_entered(tmp_path: Path) -> None:
-    make(tmp_path, {"a.py": "x", ".cce/index/data.txt": "x", "other/x.py": "x"})
+    make(tmp_path, {"a.py": "x", "cce/index/data.txt": "x", "cce/kept.py": "x", "other/x.py": "x"})
     outside = tmp_path.parent / (tmp_path.name + "-elsewhere")
-    rules = IgnoreRules(tmp_path, exclude_dirs=[tmp_path / ".cce" / "index", outside])
-    assert listed(tmp_path, rules) == ["a.py", "other/x.py"]
-    assert rules.ignores(".cce/index", True) and rules.ignores(".cce/index/data.txt", False)
-    assert not rules.ignores(".cce", True)
+    rules = IgnoreRules(tmp_path, exclude_dirs=[tmp_path / "cce" / "index", outside])
+    assert listed(tmp_path, rules) == ["a.py", "cce/kept.py", "other/x.py"]
+    assert rules.ignores("cce/index", True) and rules.ignores("cce/index/data.txt", False)
+    assert not rules.ignores("cce", True)
 
 
 def test_rules_of_an_enclosing_repository_apply_to_a_subfolder_project(tmp_path: Path) -> None:
@@ -178,7 +178,7 @@ def test_rules_of_an_enclosing_repository_apply_to_a_subfolder_project(tmp_path:
         "svc/.gitignore": "*.tmp\n",
         "svc/a.py": "x", "svc/a.gen": "x", "svc/local.txt": "x", "svc/b.tmp": "x",
     })
-    assert listed(tmp_path / "svc") == [".gitignore", "a.py"]
+    assert listed(tmp_path / "svc") == ["a.py"]
 
 
 def test_enclosing_repository_that_ignores_the_project_itself_is_disregarded(tmp_path: Path) -> None:
@@ -195,7 +195,7 @@ def test_invalidate_picks_up_a_changed_gitignore(tmp_path: Path) -> None:
     assert not rules.ignores("sub/a.txt", False)  # cached until told
     rules.invalidate("sub")
     assert rules.ignores("sub/a.txt", False)
-    assert listed(tmp_path, rules) == ["sub/.gitignore", "sub/b.txt"]
+    assert listed(tmp_path, rules) == ["sub/b.txt"]
     assert IgnoreRules.is_rules_file("sub/.gitignore") and IgnoreRules.is_rules_file(".cceignore")
     assert not IgnoreRules.is_rules_file("sub/gitignore.py")
 
@@ -242,10 +242,10 @@ def test_symlinks_are_counted_never_followed(tmp_path: Path) -> None:
 
 
 def test_ignored_symlinks_are_not_counted(tmp_path: Path) -> None:
-    make(tmp_path, {".gitignore": "link\n"})
+    make(tmp_path, {".gitignore": "link\n", "a.py": "x"})
     (tmp_path / "link").symlink_to(".")
     skipped: Counter[str] = Counter()
-    assert listed(tmp_path, skipped=skipped) == [".gitignore"]
+    assert listed(tmp_path, skipped=skipped) == ["a.py"]
     assert skipped == Counter()
 
 
@@ -274,7 +274,7 @@ def test_a_tree_100_levels_deep(tmp_path: Path) -> None:
     rel = "/".join(["d"] * 100) + "/leaf.py"
     make(tmp_path, {rel: "deep = True\n", ".gitignore": "skip.py\n"})
     make(tmp_path, {rel.replace("leaf.py", "skip.py"): "x"})
-    assert listed(tmp_path) == [".gitignore", rel]
+    assert listed(tmp_path) == [rel]
     assert read(tmp_path, rel).text == "deep = True\n"
     assert IgnoreRules(tmp_path).ignores(rel.replace("leaf.py", "skip.py"), False)
 
@@ -441,8 +441,8 @@ def test_secret_files_are_skipped_and_templates_redacted(tmp_path: Path) -> None
     make(tmp_path, {".env": "API_KEY=live\n", "deploy/id_rsa": "k", ".env.example": 'API_TOKEN="abc123def456"\n',
                     "a.py": "x"})
     skipped: Counter[str] = Counter()
-    assert listed(tmp_path, skipped=skipped) == [".env.example", "a.py"]
-    assert skipped == Counter({"secret": 2})
+    assert listed(tmp_path, skipped=skipped) == ["a.py"]
+    assert skipped == Counter({"secret": 1})  # .env is hidden: not part of the project at all
     assert read_source(tmp_path, ".env", MAX) == "secret"
     example = read(tmp_path, ".env.example")
     assert example.text == f'API_TOKEN="{REDACTED}"\n' and example.redactions == 1
@@ -561,3 +561,13 @@ def test_read_source_redacts_and_counts(tmp_path: Path) -> None:
     assert source.text == f'import os\nTOKEN = "{REDACTED}"\nprint(TOKEN)\n'
     assert source.redactions == 1
     assert source.hash == hashlib.sha256(raw.encode()).hexdigest()  # of the file, not the redacted text
+
+
+def test_hidden_files_and_folders_are_skipped_unless_brought_back(tmp_path: Path) -> None:
+    make(tmp_path, {
+        "app.py": "x", ".eslintrc.js": "x", ".github/workflows/ci.yml": "x", ".agents/skill.md": "x",
+        "src/.hidden.py": "x",
+    })
+    assert listed(tmp_path) == ["app.py"]
+    (tmp_path / ".cceignore").write_text("!.github/\n")
+    assert listed(tmp_path) == [".github/workflows/ci.yml", "app.py"]
