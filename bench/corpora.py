@@ -12,6 +12,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE = BENCH_DIR.parent / ".bench"
 SHARED = BENCH_DIR.parent.parent / "shared" / "bench"
+QUERIES = BENCH_DIR / "queries"
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,14 @@ class Corpus:
             with tarfile.open(download / out) as tar:
                 tar.extractall(dest, filter="data")
         elif self.registry == "debian":
-            subprocess.run(["apt-get", "download", f"{self.package}={self.version}"], cwd=download, check=True)
-            deb = next(download.glob(f"{self.package}_*.deb"))
+            spec = f"{self.package}={self.version}"
+            if subprocess.run(["apt-get", "download", spec], cwd=download).returncode != 0:
+                # No package lists yet on a fresh machine: refresh them once and retry.
+                subprocess.run(["apt-get", "update", "-q"], check=True)
+                subprocess.run(["apt-get", "download", spec], cwd=download, check=True)
+            # The .deb file name drops the epoch ("1:2.0-1" -> "2.0-1"), or escapes its colon as %3a.
+            upstream = self.version.split(":", 1)[-1]
+            deb = next(download.glob(f"{self.package}_*{upstream}_*.deb"))
             subprocess.run(["dpkg-deb", "-x", str(deb), str(dest)], check=True)
         else:
             raise ValueError(self.registry)
@@ -60,4 +67,15 @@ class Corpus:
 
 CORPORA = {
     "fastapi": Corpus("fastapi", "pypi", "fastapi", "0.141.1", "fastapi", SHARED / "fastapi_queries.json"),
+    # TypeScript: the npm tarball ships the library's TypeScript sources in package/src next to compiled dist/.
+    "mobx": Corpus("mobx", "npm", "mobx", "6.13.5", "package/src", QUERIES / "mobx.json"),
+    # Go: Debian's source package installs the module under /usr/share/gocode/src (tests and _examples included).
+    "chi": Corpus(
+        "chi",
+        "debian",
+        "golang-github-go-chi-chi-dev",
+        "5.0.7-1",
+        "usr/share/gocode/src/github.com/go-chi/chi",
+        QUERIES / "chi.json",
+    ),
 }

@@ -152,8 +152,8 @@ _malloc_trim = _find_malloc_trim()
 def _batches(lengths: np.ndarray, budget: int) -> Iterator[list[int]]:
     """Indices grouped so that count x longest <= budget (a lone text may exceed it).
 
-    Longest first: sorting cuts padding, and the biggest run comes first, so the memory arena
-    reaches its peak at once and later runs reuse it instead of growing it step by step.
+    Sorted by length to cut padding; longest first, so a job reaches its peak memory in its first
+    run rather than at its end.
     """
     batch: list[int] = []
     width = 0
