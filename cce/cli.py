@@ -7,8 +7,9 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
-from . import __version__
+from . import __version__, clients
 from .engine import Engine, time_ago
 from .errors import CceError, UsageError
 from .index import Progress
@@ -25,6 +26,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--project-dir", metavar="D", help="the project folder (default: the current one)")
+    common.add_argument("--threads", metavar="N", help="model threads: a positive integer or auto (CCE_THREADS)")
     parser = _Parser(
         prog="cce",
         description="Code context engine: index a code base locally and search it by meaning and by name.",
@@ -51,13 +53,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common], help="what is indexed, where, and what changed since")
     p.add_argument("--json", action="store_true")
 
-    sub.add_parser("clear", parents=[common], help="remove this project's index")
+    p = sub.add_parser("clear", parents=[common], help="remove this project's index")
+    p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("model", parents=[common], help="the embedding model: pull | path | verify")
     p.add_argument("action", choices=("pull", "path", "verify"))
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("serve", parents=[common], help="run the MCP stdio server (for coding agents)")
+
+    p = sub.add_parser("init", parents=[common], help="register cce with coding agents, then index the project")
+    p.add_argument(
+        "--client",
+        action="append",
+        choices=(*clients.CLIENTS, "all"),
+        help="claude, cursor, codex, gemini or all (repeatable; default: the clients found in your home folder)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="print what would be written; change nothing")
+    p.add_argument("--no-index", action="store_true", help="register only; do not index the project")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    p.add_argument("--json", action="store_true", help="machine-readable report")
+
+    sub.add_parser("mcp-config", parents=[common], help="print the MCP server JSON snippet for any other client")
+
+    p = sub.add_parser("doctor", parents=[common], help="check the model, the index, inotify limits and packages")
+    p.add_argument("--json", action="store_true")
     return parser
 
 
@@ -69,7 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if project and os.path.abspath(project) != os.path.abspath(args.path):
                 raise UsageError("give the project folder either as PATH or as --project-dir, not both")
             project = args.path
-        settings = Settings.load(project)
+        flags = {"threads": args.threads} if args.threads is not None else None
+        settings = Settings.load(project, flags=flags)
         for notice in settings.notices:
             print(notice, file=sys.stderr)
         return _COMMANDS[args.command](Engine(settings), args)
@@ -84,7 +105,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _index(engine: Engine, args: argparse.Namespace) -> int:
-    line = ProgressLine(enabled=False if args.quiet else None)
+    summary = _run_index(engine, full=args.full, paths=args.paths, quiet=args.quiet)
+    if args.json:
+        print(to_json(summary.as_dict()))
+    elif not args.quiet:
+        print(summary.line())
+    return 0
+
+
+def _run_index(engine: Engine, full: bool = False, paths: list[str] | None = None, quiet: bool = False):
+    """Index with a progress line on stderr when it is a terminal (and not quiet); returns the summary."""
+    line = ProgressLine(enabled=False if quiet else None)
 
     def progress(p: Progress) -> None:
         rate = p.chunks_embedded / p.elapsed if p.elapsed > 0 else 0.0
@@ -94,20 +125,15 @@ def _index(engine: Engine, args: argparse.Namespace) -> int:
         )
 
     try:
-        summary = engine.index(
-            full=args.full,
-            paths=args.paths,
+        return engine.index(
+            full=full,
+            paths=paths,
             progress=progress,
             on_wait=lambda msg: print(msg, file=sys.stderr),
-            pull_progress=None if args.quiet else line.show,
+            pull_progress=line.show,
         )
     finally:
         line.done()
-    if args.json:
-        print(to_json(summary.as_dict()))
-    elif not args.quiet:
-        print(summary.line())
-    return 0
 
 
 def _search(engine: Engine, args: argparse.Namespace) -> int:
@@ -145,7 +171,10 @@ def _status(engine: Engine, args: argparse.Namespace) -> int:
 
 def _clear(engine: Engine, args: argparse.Namespace) -> int:
     removed = engine.clear()
-    print(f"removed {engine.store_dir}" if removed else f"nothing to remove (no index at {engine.store_dir})")
+    if args.json:
+        print(to_json({"store": str(engine.store_dir), "removed": removed}))
+    else:
+        print(f"removed {engine.store_dir}" if removed else f"nothing to remove (no index at {engine.store_dir})")
     return 0
 
 
@@ -186,6 +215,81 @@ def _serve(engine: Engine, args: argparse.Namespace) -> int:
     return serve(engine)
 
 
+def _init(engine: Engine, args: argparse.Namespace) -> int:
+    env = os.environ
+    chosen = args.client or clients.detect_clients(Path(clients.home_dir(env)))
+    names = list(clients.CLIENTS) if "all" in chosen else list(dict.fromkeys(chosen))
+    command = clients.server_command()
+    plans, errors = [], []
+    for name in names:
+        try:
+            plans.append(clients.plan(name, engine.root, command, env))
+        except clients.ConfigError as exc:
+            errors.append(str(exc))
+    if errors:  # all or nothing: a broken config stops every write, so a rerun after the fix is clean
+        for error in errors:
+            print(f"cce: {error}", file=sys.stderr)
+        return 1
+    report = {
+        "project": str(engine.root),
+        "command": command,
+        "dry_run": args.dry_run,
+        "clients": [p.as_dict() for p in plans],
+        "index": None,
+    }
+    if args.dry_run:
+        for p, entry in zip(plans, report["clients"], strict=True):
+            entry["content"] = p.content
+        if args.json:
+            print(to_json(report))
+        else:
+            for p in plans:
+                verb = _DRY_VERBS[p.action]
+                print(f"{p.client}: {verb} {p.path}")
+                if p.action != "unchanged":
+                    print("    " + p.content.rstrip("\n").replace("\n", "\n    "))
+        return 0
+    for p in plans:
+        clients.apply(p)
+        if not (args.json or args.quiet):
+            done = {"create": "created", "add": "added cce to", "update": "updated cce in"}.get(p.action)
+            print(f"{p.client}: {done} {p.path}" if done else f"{p.client}: already registered in {p.path}")
+    if not args.no_index:
+        summary = _run_index(engine, quiet=args.quiet)
+        report["index"] = summary.as_dict()
+        if not (args.json or args.quiet):
+            print(summary.line())
+    if args.json:
+        print(to_json(report))
+    return 0
+
+
+_DRY_VERBS = {
+    "create": "would create",
+    "add": "would add cce to",
+    "update": "would update cce in",
+    "unchanged": "already registered in",
+}
+
+
+def _mcp_config(engine: Engine, args: argparse.Namespace) -> int:
+    print(to_json(clients.mcp_config(clients.server_command(), engine.root)))
+    return 0
+
+
+def _doctor(engine: Engine, args: argparse.Namespace) -> int:
+    from . import doctor
+
+    checks = doctor.run_checks(engine.settings)
+    failed = any(c.status == doctor.FAIL for c in checks)
+    if args.json:
+        print(to_json({"ok": not failed, "checks": [c.as_dict() for c in checks]}))
+    else:
+        for c in checks:
+            print(c.line())
+    return 1 if failed else 0
+
+
 _COMMANDS = {
     "index": _index,
     "search": _search,
@@ -193,4 +297,7 @@ _COMMANDS = {
     "clear": _clear,
     "model": _model,
     "serve": _serve,
+    "init": _init,
+    "mcp-config": _mcp_config,
+    "doctor": _doctor,
 }

@@ -14,7 +14,7 @@ from .index import Indexer, IndexSummary, Progress
 from .model import ModelFiles, resolve_model
 from .search import MODES, Hit, Searcher, find_symbol
 from .settings import Settings
-from .store import Store, VectorIndex, remove_store, store_dir_for
+from .store import NoIndexError, Store, VectorIndex, remove_store, store_dir_for
 
 EXPAND_CONTEXT_LINES = 5
 
@@ -155,15 +155,18 @@ class Engine:
             "indexed": False,
             "settings": self.settings_report(),
         }
-        if not (self.store_dir / "index.sqlite").is_file():
+        try:
+            store = self._open_store()
+        except NoIndexError:
             return info
-        store = self._open_store()
         meta = store.meta()
         known = store.files()
-        skipped = Counter(store.skip_counts())
         walk_skips: Counter = Counter()
         on_disk = {f.path: f for f in walk(self.root, self.rules, self.settings.max_file_size, walk_skips)}
         refused = store.skipped_files()
+        # Refusals remembered for files still listed (one gone or turned into a symlink since is
+        # counted by the walk, or not at all): each file counts once.
+        skipped = Counter(record.hash for path, record in refused.items() if path in on_disk)
         changed = sum(
             1
             for p, f in on_disk.items()

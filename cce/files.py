@@ -30,6 +30,9 @@ SKIP_SYMLINK = "symlink"  # symlinks are never followed, to files or to director
 SKIP_VANISHED = "vanished"  # deleted or replaced between listing and reading
 SKIP_MINIFIED = "minified"  # MINIFIED_SUFFIXES, or over MINIFIED_LINE_BYTES a line on average
 SKIP_NOT_REGULAR = "not-regular"  # fifo, socket, device
+# A file or folder name that is not valid UTF-8 (os.scandir hands it over surrogate-escaped): it
+# could be neither stored as text nor shown, so it is skipped, a folder with all it holds.
+SKIP_BAD_NAME = "undecodable-name"
 
 # Files whose change alters the ignore rules of their directory (the watcher calls invalidate()).
 IGNORE_FILE_NAMES = (".gitignore", ".cceignore")
@@ -459,6 +462,10 @@ def walk(
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             reason: str | None = None
+            if not is_valid_name(entry.name):
+                if not rules._excluded_here(rel, False):
+                    skipped[SKIP_BAD_NAME] += 1
+                continue
             try:
                 if entry.is_symlink():
                     # git records a symlink as a file, so dir-only patterns do not apply to it.
@@ -488,6 +495,15 @@ def walk(
     return found
 
 
+def is_valid_name(path: str) -> bool:
+    """Whether a path decoded by the OS (surrogate escapes for bytes that are not UTF-8) is text."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 # ----- reading ----------------------------------------------------------------------------------
 
 
@@ -509,6 +525,8 @@ def read_source(root: Path, info: FileInfo | str, max_file_size: int) -> SourceF
     parts = rel.split("/")
     if any(part in ("", ".", "..") for part in parts):
         return SKIP_VANISHED  # not a path inside the project
+    if not is_valid_name(rel):
+        return SKIP_BAD_NAME
     reason = _skip_by_name(rel)
     if reason:
         return reason

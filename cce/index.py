@@ -7,6 +7,7 @@ one transaction, so a kill at any moment loses at most the batch in flight.
 from __future__ import annotations
 
 import hashlib
+import stat
 import threading
 import time
 from collections import Counter
@@ -18,7 +19,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .chunk import chunk_source, embedding_text, language_for
-from .files import FileInfo, IgnoreRules, SourceFile, read_source, walk
+from .files import (
+    SKIP_BAD_NAME,
+    SKIP_NOT_REGULAR,
+    SKIP_SYMLINK,
+    SKIP_TOO_LARGE,
+    FileInfo,
+    IgnoreRules,
+    SourceFile,
+    is_valid_name,
+    read_source,
+    walk,
+)
 from .store import FileRecord, NewChunk, Store, chunk_id
 
 if TYPE_CHECKING:
@@ -191,17 +203,26 @@ class Indexer:
         found: dict[str, FileInfo] = {}
         for rel in scope:
             target = self.root / rel
-            if target.is_symlink() or self.rules.ignores(rel, target.is_dir()):
+            try:
+                st = target.lstat()
+            except OSError:
+                continue  # gone (or unreachable) since the event: pruned as gone if it was known
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if self.rules.ignores(rel, is_dir):
                 continue
-            if target.is_dir():
+            if not is_valid_name(rel):
+                skipped[SKIP_BAD_NAME] += 1  # not storable as text: never listed, so never written
+            elif stat.S_ISLNK(st.st_mode):
+                skipped[SKIP_SYMLINK] += 1
+            elif is_dir:
                 for info in walk(self.root, self.rules, self.max_file_size, skipped, under=rel):
                     found[info.path] = info
-            elif target.is_file():
-                stat = target.stat()
-                if stat.st_size > self.max_file_size:
-                    skipped["too-large"] += 1
-                else:
-                    found[rel] = FileInfo(rel, stat.st_size, stat.st_mtime_ns)
+            elif not stat.S_ISREG(st.st_mode):
+                skipped[SKIP_NOT_REGULAR] += 1
+            elif st.st_size > self.max_file_size:
+                skipped[SKIP_TOO_LARGE] += 1
+            else:
+                found[rel] = FileInfo(rel, st.st_size, st.st_mtime_ns)
         return sorted(found.values(), key=lambda info: info.path)
 
     def _prepare(self, info: FileInfo, known: dict[str, FileRecord], summary: IndexSummary, batch: _Batch) -> None:

@@ -25,6 +25,7 @@ from . import __version__
 from .engine import Engine
 from .errors import CceError
 from .render import estimate_tokens, hit_heading
+from .store import NoIndexError
 from .watch import Watcher
 
 READY_TIMEOUT_S = 60.0  # a search that arrives while the model loads waits this long at most
@@ -144,8 +145,14 @@ class Service:
             has_index = (self.engine.store_dir / "index.sqlite").is_file()
             self.engine.embedder()  # the one ONNX session, shared by searches and indexing
             if has_index:
-                self.engine.searcher()
-                self.ready.set()  # searches are answered from the existing index during the catch-up
+                try:
+                    self.engine.searcher()
+                    self.ready.set()  # searches are answered from the existing index during the catch-up
+                except CceError as exc:
+                    # Empty, damaged, or built by another format or model: the catch-up rebuilds it.
+                    log(f"{exc}; rebuilding it")
+                    self.engine.close()
+                    has_index = False
             self._indexer = threading.Thread(target=self._index_loop, name="cce-indexer", daemon=True)
             self._indexer.start()
             self.watcher = Watcher(
@@ -387,6 +394,8 @@ def build_server(service: Service) -> MCPServer:
                     "model_id": meta.get("model_id"),
                     "generation": int(meta.get("generation", 0)),
                 }
+        except NoIndexError:
+            pass  # created, nothing committed yet: the first index run is on its way
         except CceError as exc:
             service.last_error = str(exc)
         watcher = service.watcher.stats().__dict__ if service.watcher else {"state": "starting"}

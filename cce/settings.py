@@ -71,6 +71,13 @@ def _parse_dir(raw: str) -> Path:
     return Path(raw).expanduser().resolve()
 
 
+def _parse_home(raw: str) -> Path:
+    path = _parse_dir(raw)
+    if path.exists() and not path.is_dir():
+        raise ValueError("it is a file, not a folder; give a folder where cce may keep its data")
+    return path
+
+
 @dataclass(frozen=True)
 class _Knob:
     name: str
@@ -86,7 +93,7 @@ _KNOBS = (
     _Knob("debounce_ms", "CCE_DEBOUNCE_MS", _parse_ms, DEFAULT_DEBOUNCE_MS),
     _Knob("offline", "CCE_OFFLINE", _parse_bool, False),
     _Knob("model_dir", "CCE_MODEL_DIR", _parse_dir, None),
-    _Knob("home", "CCE_HOME", _parse_dir, None),
+    _Knob("home", "CCE_HOME", _parse_home, None),
 )
 _TOML_KEYS = {"threads", "max_file_size", "debounce_ms"}
 

@@ -127,10 +127,16 @@ class Store:
     @classmethod
     def open_existing(cls, directory: Path) -> Store:
         """Open a store for reading; CceError when there is none or it is damaged."""
+        no_index = NoIndexError(f"no index yet for this project (looked in {directory}); run `cce index` first")
         if not (directory / DB_NAME).is_file():
-            raise CceError(f"no index yet for this project (looked in {directory}); run `cce index` first")
+            raise no_index
         store = cls(directory, _connect(directory / DB_NAME))
-        store._check_health()
+        try:
+            if not store._check_health():
+                raise no_index  # created, but killed before its first commit
+        except CceError:
+            store.close()
+            raise
         return store
 
     @classmethod
@@ -139,8 +145,14 @@ class Store:
         rebuilt (its contents are derived from the project files, so nothing is lost)."""
         old_umask = os.umask(0o077)  # store dir 0700, files 0600: indexed code may be private
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            os.chmod(directory, 0o700)
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+                os.chmod(directory, 0o700)
+            except OSError as exc:
+                raise CceError(
+                    f"cannot create the index folder {directory}: {exc.strerror or exc}; "
+                    "set CCE_HOME to a folder cce may write to"
+                ) from None
             if rebuild:
                 _remove_store_files(directory)
             try:
@@ -161,12 +173,23 @@ class Store:
             os.umask(old_umask)
 
     def _create(self, model_id: str) -> None:
+        # One transaction: a kill here leaves either no tables (an empty store) or all of them.
+        defaults = {"format": FORMAT_VERSION, "model_id": model_id, "generation": "0"}
         with self._lock:
-            self._conn.executescript(_SCHEMA)
-            defaults = {"format": FORMAT_VERSION, "model_id": model_id, "generation": "0"}
-            self._conn.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", defaults.items())
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+                self._conn.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", defaults.items())
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
 
-    def _check_health(self) -> None:
+    def _check_health(self) -> bool:
+        """False for an empty database (no tables yet); CceError when it is damaged."""
         try:
             with self._lock:
                 self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -175,6 +198,7 @@ class Store:
             raise _damaged(self.db_path, exc) from None
         if tables and not {"meta", "files", "chunks", "chunks_fts"} <= tables:
             raise _damaged(self.db_path, ValueError("tables are missing"))
+        return bool(tables)
 
     def close(self) -> None:
         with self._lock:
@@ -317,6 +341,10 @@ class _Incompatible(Exception):
     pass
 
 
+class NoIndexError(CceError):
+    """There is no index (yet) for this project."""
+
+
 class Writer:
     """Writes inside one transaction of generation `gen`."""
 
@@ -449,13 +477,15 @@ class VectorIndex:
         vectors_path = self.store.directory / VECTORS_NAME
         try:
             stamp = json.loads(stamp_path.read_text())
+            if int(stamp["generation"]) > self.store.generation():
+                raise ValueError("usearch file is newer than the database")  # the database was replaced
             index = _new_usearch(self.dim)
             index.load(str(vectors_path))
             if index.ndim != self.dim or len(index) != stamp["count"]:
                 raise ValueError("usearch file does not match its stamp")
             self._index, self.generation = index, int(stamp["generation"])
             self._removed_since_build = 0
-        except (OSError, ValueError, KeyError, RuntimeError, json.JSONDecodeError):
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError, json.JSONDecodeError):
             self._build()  # missing, truncated or stale beyond repair: SQLite has everything
 
     def _build(self) -> None:

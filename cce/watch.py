@@ -11,6 +11,7 @@ Everything runs on one daemon thread; on_changes is called from it.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import os
 import sys
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import inotify_simple
 from inotify_simple import INotify
 from inotify_simple import flags as F
 
@@ -39,6 +41,14 @@ WATCH_MASK = FILE_MASK | F.ONLYDIR | F.DONT_FOLLOW | F.EXCL_UNLINK
 POLL_MS = 100
 # A never-ending stream of events still flushes after this many debounce periods.
 MAX_DELAY_FACTOR = 5
+
+
+def _load_libc() -> None:
+    """Hand inotify_simple the C library ourselves: left alone, it calls ctypes.util.find_library,
+    which runs `/sbin/ldconfig -p` in a child process (cce creates no processes). CDLL(None) is the
+    running program with libc already linked in."""
+    if getattr(inotify_simple, "_libc", None) is None:
+        inotify_simple._libc = ctypes.CDLL(None, use_errno=True)
 
 
 def _log(message: str) -> None:
@@ -119,6 +129,7 @@ class Watcher:
         if self._thread is not None:
             raise RuntimeError("Watcher already started")
         try:
+            _load_libc()
             self._inotify = INotify()
         except OSError as exc:
             # Usually fs.inotify.max_user_instances (128 by default) used up by other tools.

@@ -1,0 +1,540 @@
+"""Robustness: SIGKILL at any moment, damaged or foreign stores, a hostile corpus, edge inputs, load.
+
+Every scenario runs the real CLI or the real server (tiny model) and then reads the store's SQLite
+directly to check it is whole: the files and chunks of a fresh index, nothing orphaned or doubled.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from mcp import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+
+from tests.helpers import ROOT, cce_env, make_project, run_cce
+
+PROBE = ROOT / "tests" / "cce_probe.py"
+
+
+# ----- helpers ------------------------------------------------------------------------------------
+
+
+def store_dir(env: dict[str, str], project: Path) -> Path:
+    from cce.store import store_dir_for
+
+    return store_dir_for(Path(env["CCE_HOME"]), project)
+
+
+def snapshot(store: Path) -> dict:
+    """The store's content as a fresh index would have it, after checking it is consistent."""
+    conn = sqlite3.connect(store / "index.sqlite")
+    try:
+        files = dict(conn.execute("SELECT path, hash FROM files"))
+        chunks = {
+            row[0]: row[1:] for row in conn.execute("SELECT id, path, start_line, end_line, text FROM chunks")
+        }
+        fts = [r[0] for r in conn.execute("SELECT rowid FROM chunks_fts")]
+        skips = dict(conn.execute("SELECT path, reason FROM skips"))
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        conn.close()
+    assert sorted(fts) == sorted(chunks), "FTS rows differ from chunk rows"
+    orphans = {c[0] for c in chunks.values()} - set(files)
+    assert not orphans, f"chunks without a file: {sorted(orphans)[:5]}"
+    places = [(c[0], c[1], c[3]) for c in chunks.values()]
+    assert len(places) == len(set(places)), "duplicate chunks"
+    assert not set(skips) & set(files), "a path both indexed and skipped"
+    return {"files": files, "chunks": chunks, "skips": skips}
+
+
+def index_ok(project: Path, env: dict[str, str], *extra: str) -> dict:
+    result = run_cce("index", str(project), "--json", *extra, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return json.loads(result.stdout)
+
+
+def serve_params(project: Path, env: dict[str, str], probe: bool = False) -> StdioServerParameters:
+    script = PROBE if probe else ROOT / "cce.py"
+    return StdioServerParameters(
+        command=sys.executable, args=[str(script), "serve", "--project-dir", str(project)], env=env
+    )
+
+
+def with_server(project, env, scenario, probe: bool = False) -> None:
+    async def main() -> None:
+        params = serve_params(project, env, probe)
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            await scenario(session)
+
+    anyio.run(main)
+
+
+async def wait_for(check, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await check():
+            return
+        await anyio.sleep(0.05)
+    raise AssertionError(f"not reached within {timeout} s")
+
+
+async def server_status(session: ClientSession) -> dict:
+    return (await session.call_tool("index_status", {})).structured_content
+
+
+async def wait_ready(session: ClientSession) -> dict:
+    async def ready() -> bool:
+        s = await server_status(session)
+        return s["ready"] and s["last_reindex"] is not None
+
+    await wait_for(ready)
+    return await server_status(session)
+
+
+def writer_active(store: Path) -> bool:
+    """Whether some process holds the store's writer lock now."""
+    try:
+        fd = os.open(store / "lock", os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def env(tmp_path, tiny_model_dir):
+    return cce_env(tmp_path, tiny_model_dir, CCE_DEBOUNCE_MS="100")
+
+
+# ----- crash safety -------------------------------------------------------------------------------
+
+
+def _versions(n: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Two versions of a project: B changes a third of A's files, deletes a sixth, adds new ones."""
+
+    def module(i: int, variant: str) -> str:
+        return "\n\n".join(
+            f"def handler_{i}_{j}_{variant}(request, limit):\n"
+            f"    '''Handle request {i} step {j} ({variant}).'''\n"
+            f"    items = [x * {j} for x in range(limit)]\n"
+            f"    return sum(items) + {i}\n"
+            for j in range(6)
+        )
+
+    a = {f"pkg{i % 12}/mod{i}.py": module(i, "a") for i in range(n)}
+    b = {p: text for i, (p, text) in enumerate(a.items()) if i % 6 != 5}
+    for i in range(0, n, 3):
+        b.pop(f"pkg{i % 12}/mod{i}.py", None)
+        b[f"pkg{i % 12}/mod{i}.py"] = module(i, "b")
+    b.update({f"extra/new{i}.py": module(1000 + i, "b") for i in range(n // 8)})
+    return a, b
+
+
+def _switch(project: Path, files: dict[str, str]) -> None:
+    for path in list(project.rglob("*.py")):
+        rel = path.relative_to(project).as_posix()
+        if rel not in files:
+            path.unlink()
+    for rel, text in files.items():
+        path = project / rel
+        if not path.exists() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+
+
+def test_sigkill_at_20_random_points_never_damages_the_store(tmp_path, tiny_model_dir):
+    """Kill `cce index` at random moments (fresh store, incremental update, --full); after each kill
+    `cce status` works, the next `cce index` completes and the store equals a fresh index."""
+    version_a, version_b = _versions(220)
+    versions = {"a": version_a, "b": version_b}
+    project = tmp_path / "proj"
+    project.mkdir()
+    env = cce_env(tmp_path, tiny_model_dir)
+
+    # The reference: a fresh full index of each version, in a store of its own.
+    reference = {}
+    durations = []
+    for name, files in versions.items():
+        _switch(project, files)
+        ref_env = {**env, "CCE_HOME": str(tmp_path / f"ref-{name}")}
+        started = time.monotonic()
+        index_ok(project, ref_env)
+        durations.append(time.monotonic() - started)
+        reference[name] = snapshot(store_dir(ref_env, project))
+    longest = max(durations)
+
+    store = store_dir(env, project)
+    rng = random.Random(20240611)
+    interrupted = 0
+    for attempt in range(20):
+        name = "ab"[attempt % 2]
+        _switch(project, versions[name])
+        extra = []
+        if attempt % 5 == 0 and store.exists():
+            subprocess.run(["rm", "-rf", str(store)], check=True)  # from nothing
+        elif attempt % 5 == 3:
+            extra = ["--full"]
+        delay = rng.uniform(0.0, longest)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "cce.py"), "index", str(project), "--quiet", *extra],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            interrupted += 1
+        proc.wait(timeout=30)
+        assert b"Traceback" not in proc.stderr.read()
+        proc.stderr.close()
+
+        status = run_cce("status", "--json", env=env, cwd=project)
+        assert status.returncode == 0, (attempt, delay, status.stderr)
+        json.loads(status.stdout)
+
+        index_ok(project, env)
+        got = snapshot(store)
+        want = reference[name]
+        assert got["files"] == want["files"], (attempt, delay)
+        assert got["chunks"] == want["chunks"], (attempt, delay)
+
+        search = run_cce("search", f"handler request step {attempt}", "--json", "-k", "3", env=env, cwd=project)
+        assert search.returncode == 0, search.stderr
+        hits = json.loads(search.stdout)["hits"]
+        assert hits and all(h["id"] in got["chunks"] for h in hits)
+    assert interrupted >= 12, f"only {interrupted} of 20 runs were killed before they finished"
+
+
+def test_sigkill_of_the_server_while_it_indexes(tmp_path, tiny_model_dir):
+    version_a, _ = _versions(150)
+    project = make_project(tmp_path / "proj", version_a)
+    env = cce_env(tmp_path, tiny_model_dir)
+    ref_env = {**env, "CCE_HOME": str(tmp_path / "ref")}
+    index_ok(project, ref_env)
+    want = snapshot(store_dir(ref_env, project))
+    store = store_dir(env, project)
+    rng = random.Random(7)
+    for _ in range(2):
+        subprocess.run(["rm", "-rf", str(store)], check=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "cce.py"), "serve", "--project-dir", str(project)],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not writer_active(store):  # the server's catch-up index has begun
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.01)
+            time.sleep(rng.uniform(0.0, 0.8))
+            assert writer_active(store), "the server finished indexing before the kill"
+        finally:
+            proc.kill()
+            proc.wait(timeout=10)
+            proc.stdin.close()
+        assert run_cce("status", "--json", env=env, cwd=project).returncode == 0
+        index_ok(project, env)
+        got = snapshot(store)
+        assert (got["files"], got["chunks"]) == (want["files"], want["chunks"])
+
+
+# ----- damaged and foreign stores -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "garbage", "stamp-missing", "db-restored"])
+def test_damaged_vector_file_is_rebuilt_from_sqlite(tmp_path, env, damage):
+    project = make_project(tmp_path / "proj")
+    index_ok(project, env)
+    store = store_dir(env, project)
+    if damage == "db-restored":
+        # The database is put back to an older copy: the vector file (of a later generation, other
+        # chunks) must not be trusted.
+        conn = sqlite3.connect(store / "index.sqlite")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+        saved = (store / "index.sqlite").read_bytes()
+        for path in project.rglob("*.*"):
+            path.write_text(path.read_text().replace("e", "E") + "\n# rewritten\n")
+        index_ok(project, env)
+        for name in ("index.sqlite-wal", "index.sqlite-shm"):
+            (store / name).unlink(missing_ok=True)
+        (store / "index.sqlite").write_bytes(saved)
+    vectors = store / "vectors.usearch"
+    stamp = store / "vectors.json"
+    if damage == "missing":
+        vectors.unlink()
+    elif damage == "truncated":
+        os.truncate(vectors, vectors.stat().st_size // 2)
+    elif damage == "garbage":
+        vectors.write_bytes(os.urandom(vectors.stat().st_size))
+    elif damage == "stamp-missing":
+        stamp.unlink()
+    result = run_cce("search", "bearer token validate", "--mode", "vector", "--json", env=env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    hits = json.loads(result.stdout)["hits"]
+    assert hits, "vector search found nothing after the usearch file was damaged"
+    assert {h["id"] for h in hits} <= set(snapshot(store)["chunks"])
+    if damage == "db-restored":
+        return
+    # The next index run writes a sound file again.
+    index_ok(project, env)
+    stamp_data = json.loads(stamp.read_text())
+    assert stamp_data["count"] == len(snapshot(store)["chunks"])
+
+
+def test_empty_database_left_by_a_kill_reads_as_no_index(tmp_path, env):
+    project = make_project(tmp_path / "proj")
+    store = store_dir(env, project)
+    store.mkdir(parents=True)
+    sqlite3.connect(store / "index.sqlite").close()  # created, killed before the first commit
+    status = run_cce("status", "--json", env=env, cwd=project)
+    assert status.returncode == 0 and json.loads(status.stdout)["indexed"] is False
+    search = run_cce("search", "token", env=env, cwd=project)
+    assert search.returncode == 1 and "run `cce index` first" in search.stderr
+    assert "Traceback" not in search.stderr
+    assert index_ok(project, env)["files_indexed"] == 4
+
+
+def _set_meta(store: Path, key: str, value: str) -> None:
+    conn = sqlite3.connect(store / "index.sqlite")
+    with conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+    conn.close()
+
+
+@pytest.mark.parametrize("format_version", ["0", "99"])
+def test_store_of_another_format_is_refused_by_search_and_rebuilt_by_index(tmp_path, env, format_version):
+    project = make_project(tmp_path / "proj")
+    index_ok(project, env)
+    store = store_dir(env, project)
+    _set_meta(store, "format", format_version)
+    result = run_cce("search", "token", env=env, cwd=project)
+    assert result.returncode == 1
+    assert f"format {format_version}" in result.stderr and "cce index --full" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    summary = index_ok(project, env)
+    assert summary["files_indexed"] == 4  # rebuilt from scratch
+    conn = sqlite3.connect(store / "index.sqlite")
+    assert dict(conn.execute("SELECT key, value FROM meta"))["format"] == "1"
+    conn.close()
+    assert run_cce("search", "token", env=env, cwd=project).returncode == 0
+
+
+def test_store_of_another_model_is_refused_by_search_and_rebuilt_by_index(tmp_path, env):
+    from tests.tinymodel import build_tiny_model
+
+    project = make_project(tmp_path / "proj")
+    index_ok(project, env)
+    first_model = json.loads(run_cce("status", "--json", env=env, cwd=project).stdout)["model_id"]
+    other = build_tiny_model(tmp_path / "other-model", token_type_ids=False)
+    other_env = {**env, "CCE_MODEL_DIR": str(other)}
+    result = run_cce("search", "token", env=other_env, cwd=project)
+    assert result.returncode == 1
+    assert "built with model" in result.stderr and "cce index --full" in result.stderr
+    assert "Traceback" not in result.stderr
+    summary = index_ok(project, other_env)
+    assert summary["files_indexed"] == 4 and summary["chunks_embedded"] > 0
+    status = json.loads(run_cce("status", "--json", env=other_env, cwd=project).stdout)
+    assert status["model_id"].startswith("custom-") and status["model_id"] != first_model
+    assert run_cce("search", "token", env=other_env, cwd=project).returncode == 0
+    # and the first model is refused now
+    assert "built with model" in run_cce("search", "token", env=env, cwd=project).stderr
+
+
+def test_server_rebuilds_a_store_it_cannot_read(tmp_path, env):
+    project = make_project(tmp_path / "proj")
+    index_ok(project, env)
+    store = store_dir(env, project)
+    _set_meta(store, "format", "99")
+
+    async def scenario(session: ClientSession) -> None:
+        s = await wait_ready(session)
+        assert s["files"] == 4 and s["last_error"] is None
+        result = await session.call_tool("context_search", {"query": "bearer token"})
+        assert not result.is_error and result.structured_content["hits"]
+
+    with_server(project, env, scenario)
+
+
+# ----- hostile corpus -----------------------------------------------------------------------------
+
+SENTINEL_NAME = "SENTINEL-outside-7f3a9c.txt"
+ODD_NAMES = ["with space.py", "quote'\"s.py", "new\nline.py", "ünïcödé_名前.py"]
+DEEP_LEVELS = 100
+
+
+def build_hostile(project: Path, outside: Path, with_races: bool) -> dict[str, int]:
+    """Write the hostile tree; returns the skip counts an index run should report."""
+    outside.mkdir(exist_ok=True)
+    (outside / SENTINEL_NAME).write_text("sentinel_outside_the_project = 1\n")
+    project.mkdir(exist_ok=True)
+    (project / "sane.py").write_text("def ordinary_function(a, b):\n    return a + b\n")
+    (project / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(256))
+    (project / "blob.txt").write_bytes(b"header\x00\x01\x02 binary body")
+    (project / "latin1.py").write_bytes(b"def caf\xe9_invalid_utf8():\n    return '\xff\xfe stray bytes'\n")
+    with open(project / "huge.py", "wb") as f:
+        f.truncate(100 * 1024 * 1024)  # sparse: 100 MB that takes no disk
+    (project / "bundle.js").write_text("var a=1;" * 6250)  # one 50,000-character line
+    os.symlink("loop_b", project / "loop_a")
+    os.symlink("loop_a", project / "loop_b")
+    os.symlink(outside, project / "link_out")
+    (project / "unreadable.py").write_text("def never_seen():\n    pass\n")
+    for i, name in enumerate(ODD_NAMES):
+        (project / name).write_text(f"def odd_name_function_{i}():\n    return {i}\n")
+    with open(os.path.join(os.fsencode(project), b"bad\xffname.py"), "wb") as f:
+        f.write(b"def undecodable_name():\n    pass\n")
+    deep = project.joinpath(*["d"] * DEEP_LEVELS)
+    deep.mkdir(parents=True)
+    (deep / "leaf.py").write_text("def deepest_leaf_function():\n    return 'leaf'\n")
+    (project / "empty.py").write_text("")
+    (project / "blank.py").write_text("   \n\n\t\t\n  \n")
+    expected = {"binary": 2, "too-large": 1, "minified": 1, "symlink": 3, "unreadable": 1, "undecodable-name": 1}
+    if with_races:
+        (project / "vanishing.py").write_text("def gone_before_read():\n    pass\n")
+        (project / "replaced.py").write_text("def swapped_for_a_link():\n    pass\n")
+        expected["vanished"] = 1
+        expected["symlink"] += 1
+    return expected
+
+
+def probe_env(env: dict[str, str], log: Path, **extra: str) -> dict[str, str]:
+    return {**env, "CCE_PROBE_LOG": str(log), "CCE_PROBE_UNREADABLE": "unreadable", "CCE_PROBE_NO_NET": "1", **extra}
+
+
+def run_probe(*args: str, env: dict[str, str]) -> tuple[subprocess.CompletedProcess, int]:
+    """Run cce under the probe; returns the result and the child's peak RSS in KB."""
+    proc = subprocess.Popen(
+        [sys.executable, str(PROBE), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    out, err = proc.communicate(timeout=120)
+    _, _, usage = os.wait4(proc.pid, 0) if proc.returncode is None else (0, 0, None)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err), usage.ru_maxrss if usage else 0
+
+
+def test_hostile_corpus_with_the_cli(tmp_path, env):
+    project, outside = tmp_path / "proj", tmp_path / "outside"
+    expected = build_hostile(project, outside, with_races=True)
+    log = tmp_path / "probe.log"
+    races = os.pathsep.join(str(project / n) for n in ("vanishing.py", "replaced.py"))
+    penv = probe_env(env, log, CCE_PROBE_VANISH=races, CCE_PROBE_LINK_TO=str(outside / SENTINEL_NAME))
+
+    proc = subprocess.Popen([sys.executable, str(PROBE), "index", str(project), "--json"], env=penv,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status_code, usage = os.wait4(proc.pid, 0)
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    proc.stdout.close()
+    proc.stderr.close()
+    assert os.waitstatus_to_exitcode(status_code) == 0, err
+    peak_mb = usage.ru_maxrss / 1024
+    print(f"hostile corpus: cce index peak RSS {peak_mb:.0f} MB")
+    assert peak_mb < 400, f"peak RSS {peak_mb:.0f} MB"
+    summary = json.loads(out)
+    assert summary["skipped"] == expected
+    assert "Traceback" not in err
+
+    store = store_dir(env, project)
+    snap = snapshot(store)
+    deep_leaf = "/".join(["d"] * DEEP_LEVELS) + "/leaf.py"
+    assert {"sane.py", "latin1.py", "empty.py", "blank.py", deep_leaf, *ODD_NAMES} == set(snap["files"])
+    latin = [c for c in snap["chunks"].values() if c[0] == "latin1.py"]
+    assert latin and "\ufffd" in latin[0][3]  # invalid UTF-8 decoded with replacement characters
+
+    # Status counts the same skips (the vanished file is simply gone now).
+    status = json.loads(run_cce("status", "--json", env=env, cwd=project).stdout)
+    assert status["skipped"] == {k: v for k, v in expected.items() if k != "vanished"}
+    assert status["changed_since"] == 0 and status["files"] == len(snap["files"])
+
+    # A second run reads nothing again, remembers every skip, and is decoded the same way.
+    again, _ = run_probe("index", str(project), "--json", env=probe_env(env, log))
+    again_summary = json.loads(again.stdout)
+    assert again_summary["files_indexed"] == 0 and again_summary["chunks_embedded"] == 0
+    assert again_summary["skipped"] == status["skipped"]
+    assert snapshot(store)["chunks"] == snap["chunks"]
+
+    search = run_cce("search", "deepest_leaf_function", "--json", "--mode", "lexical", env=env, cwd=project)
+    assert json.loads(search.stdout)["hits"][0]["path"] == deep_leaf
+    search = run_cce("search", "odd_name_function_3", "--json", "--mode", "lexical", env=env, cwd=project)
+    assert json.loads(search.stdout)["hits"][0]["path"] == "ünïcödé_名前.py"
+
+    opened = log.read_text()
+    assert SENTINEL_NAME not in opened, "a file outside the project was opened"
+    assert "sentinel_outside_the_project" not in (store / "index.sqlite").read_bytes().decode("latin-1")
+
+
+def _server_pid(project: Path) -> int:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in cmdline and str(project).encode() in cmdline:
+                return int(entry)
+    raise AssertionError("server process not found")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_hostile_corpus_through_the_watcher(tmp_path, env):
+    project, outside = make_project(tmp_path / "proj"), tmp_path / "outside"
+    log = tmp_path / "probe.log"
+    penv = probe_env(env, log)
+    deep_leaf = "/".join(["d"] * DEEP_LEVELS) + "/leaf.py"
+    seen: dict = {}
+
+    async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+        seen["expected"] = build_hostile(project, outside, with_races=False)
+
+        async def indexed() -> bool:
+            found = []
+            for name in ("deepest_leaf_function", "odd_name_function_3", "caf"):
+                result = await session.call_tool("find_symbol", {"name": name})
+                found.append(bool(result.structured_content["matches"]))
+            return all(found)
+
+        await wait_for(indexed, timeout=30)
+        found = (await session.call_tool("find_symbol", {"name": "deepest_leaf_function"})).structured_content
+        assert found["matches"][0]["path"] == deep_leaf
+        hits = (await session.call_tool("context_search", {"query": "odd name function"})).structured_content
+        assert hits["hits"]
+        full = await session.call_tool("reindex", {})
+        assert not full.is_error, full.content
+        seen["summary"] = full.structured_content["summary"]
+        s = await server_status(session)
+        assert s["last_error"] is None
+        seen["peak_mb"] = _peak_rss_mb(_server_pid(project))
+
+    with_server(project, penv, scenario, probe=True)
+    print(f"hostile corpus: cce serve peak RSS {seen['peak_mb']:.0f} MB")
+    assert seen["peak_mb"] < 400
+    assert seen["summary"]["skipped"] == seen["expected"]
+    # What the watcher built equals a fresh index of the same files.
+    ref_env = {**env, "CCE_HOME": str(tmp_path / "ref")}
+    result, _ = run_probe("index", str(project), "--json", env=probe_env(ref_env, tmp_path / "ref.log"))
+    assert result.returncode == 0, result.stderr
+    got, want = snapshot(store_dir(env, project)), snapshot(store_dir(ref_env, project))
+    assert (got["files"], got["chunks"]) == (want["files"], want["chunks"])
+    assert SENTINEL_NAME not in log.read_text()
