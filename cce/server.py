@@ -143,6 +143,7 @@ class Service:
     def _load(self) -> None:
         try:
             has_index = (self.engine.store_dir / "index.sqlite").is_file()
+            self.engine.model(allow_pull=True)  # the first run on a machine fetches it (unless CCE_OFFLINE)
             self.engine.embedder()  # the one ONNX session, shared by searches and indexing
             if has_index:
                 try:

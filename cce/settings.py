@@ -106,8 +106,8 @@ class Settings:
     debounce_ms: int
     offline: bool
     model_dir: Path | None
-    data_dir: Path  # stores live under data_dir/projects/
-    cache_dir: Path  # the model cache
+    data_dir: Path  # stores live under data_dir/projects/ (CCE_HOME moves them)
+    cache_dir: Path  # the model cache (XDG_CACHE_HOME/cce: shared by every store and CCE_HOME)
     index_url: str
     origins: Mapping[str, str] = field(default_factory=dict)  # setting -> "flag" | "env" | file | "default"
     notices: tuple[str, ...] = ()  # one-line messages for the user (e.g. a capped thread count)
@@ -166,7 +166,7 @@ class Settings:
         return cls(
             project_dir=project,
             data_dir=home or data_root,
-            cache_dir=(home / "cache") if home else cache_root,
+            cache_dir=cache_root,
             index_url=(env.get("PIP_INDEX_URL") or DEFAULT_INDEX_URL).rstrip("/"),
             origins=origins,
             notices=tuple(notices),

@@ -61,7 +61,7 @@ def test_no_index_yet_is_a_warning_not_a_failure(project, env):
 
 
 def test_a_missing_model_fails(project, tmp_path):
-    env = cce_env(tmp_path, None)  # the default model, in an empty cache under CCE_HOME
+    env = cce_env(tmp_path, None)  # the default model, in an empty cache under the temporary HOME
     rc, checks = doctor_json(env, project)
     assert rc == 1
     for pin in PINNED_FILES:
@@ -72,7 +72,7 @@ def test_a_missing_model_fails(project, tmp_path):
 
 def test_a_corrupt_model_file_fails_its_hash(project, tmp_path):
     env = cce_env(tmp_path, None)
-    folder = Path(env["CCE_HOME"]) / "cache/models" / DEFAULT_MODEL_ID
+    folder = Path(env["HOME"]) / ".cache/cce/models" / DEFAULT_MODEL_ID
     folder.mkdir(parents=True)
     for pin in PINNED_FILES:
         (folder / pin.name).write_bytes(b"\0" * 1000)

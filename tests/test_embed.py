@@ -35,10 +35,12 @@ class RunSpy:
 
     def __init__(self, embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:
         self.feeds: list[dict[str, np.ndarray]] = []
+        self.options: list[object] = []
         real_run = embedder._session.run
 
         def run(outputs, feed, options=None):
             self.feeds.append(feed)
+            self.options.append(options)
             return real_run(outputs, feed, options)
 
         monkeypatch.setattr(embedder._session, "run", run)
@@ -92,6 +94,8 @@ def test_batches_respect_the_token_budget(tiny_model_dir, monkeypatch):
     assert sum(rows for rows, _ in spy.shapes) == len(texts)
     sizes = [rows for rows, _ in spy.shapes]
     assert done == list(np.cumsum(sizes))  # progress after each batch, counting texts done
+    # Memory goes back to the system once, after the last run: shrinking after every run is slow.
+    assert [options is not None for options in spy.options] == [False] * (len(sizes) - 1) + [True]
 
 
 def test_padding_is_per_batch_and_masked(tiny, monkeypatch):

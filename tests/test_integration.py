@@ -12,8 +12,7 @@ from tests.helpers import cce_env, make_project, run_cce
 @pytest.mark.model
 def test_real_model_finds_code_by_meaning(tmp_path, real_model_dir):
     project = make_project(tmp_path / "proj")
-    env = cce_env(tmp_path, None, XDG_CACHE_HOME=str(real_model_dir.parents[2]), XDG_DATA_HOME=str(tmp_path / "data"))
-    del env["CCE_HOME"]  # CCE_HOME would move the model cache too
+    env = cce_env(tmp_path, None, XDG_CACHE_HOME=str(real_model_dir.parents[2]))
     result = run_cce("index", str(project), "--json", env=env)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
@@ -26,5 +25,5 @@ def test_real_model_finds_code_by_meaning(tmp_path, real_model_dir):
         ("retry failed requests on server errors", "web/client.js"),
         ("how do I install it?", "docs/guide.md"),
     ]:
-        data = json.loads(run_cce("search", question, "--json", "--mode", "vector", env=env, cwd=project).stdout)
+        data = json.loads(run_cce("search", question, "--json", env=env, cwd=project).stdout)
         assert data["hits"][0]["path"] == expected, (question, [h["path"] for h in data["hits"]])

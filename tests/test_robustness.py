@@ -10,7 +10,6 @@ import fcntl
 import json
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -163,7 +162,7 @@ def _switch(project: Path, files: dict[str, str]) -> None:
 def test_sigkill_at_20_random_points_never_damages_the_store(tmp_path, tiny_model_dir):
     """Kill `cce index` at random moments (fresh store, incremental update, --full); after each kill
     `cce status` works, the next `cce index` completes and the store equals a fresh index."""
-    version_a, version_b = _versions(220)
+    version_a, version_b = _versions(180)
     versions = {"a": version_a, "b": version_b}
     project = tmp_path / "proj"
     project.mkdir()
@@ -220,7 +219,8 @@ def test_sigkill_at_20_random_points_never_damages_the_store(tmp_path, tiny_mode
         assert search.returncode == 0, search.stderr
         hits = json.loads(search.stdout)["hits"]
         assert hits and all(h["id"] in got["chunks"] for h in hits)
-    assert interrupted >= 12, f"only {interrupted} of 20 runs were killed before they finished"
+    print(f"crash test: {interrupted} of 20 index runs killed mid-way, all recovered to a fresh index's state")
+    assert interrupted >= 10, f"only {interrupted} of 20 runs were killed before they finished"
 
 
 def test_sigkill_of_the_server_while_it_indexes(tmp_path, tiny_model_dir):
@@ -538,3 +538,120 @@ def test_hostile_corpus_through_the_watcher(tmp_path, env):
     got, want = snapshot(store_dir(env, project)), snapshot(store_dir(ref_env, project))
     assert (got["files"], got["chunks"]) == (want["files"], want["chunks"])
     assert SENTINEL_NAME not in log.read_text()
+
+
+# ----- settings and arguments ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env", "message"),
+    [
+        (["index"], {"CCE_THREADS": "0"}, "CCE_THREADS=0"),
+        (["index"], {"CCE_THREADS": "-3"}, "CCE_THREADS"),
+        (["index"], {"CCE_MAX_FILE_SIZE": "big"}, "CCE_MAX_FILE_SIZE=big"),
+        (["index"], {"CCE_MAX_FILE_SIZE": "0"}, "CCE_MAX_FILE_SIZE"),
+        (["index"], {"CCE_DEBOUNCE_MS": "-1"}, "CCE_DEBOUNCE_MS"),
+        (["index"], {"CCE_DEBOUNCE_MS": "999999"}, "between 0 and 60000"),
+        (["index"], {"CCE_OFFLINE": "maybe"}, "CCE_OFFLINE=maybe"),
+        (["index"], {"CCE_MODEL_DIR": "/no/such/model/folder"}, "is not a folder"),
+        (["index"], {"CCE_MODEL_DIR": "{tmp}"}, "holds no .onnx"),
+        (["index"], {"CCE_MODEL_DIR": ""}, "CCE_MODEL_DIR"),
+        (["index"], {"CCE_HOME": ""}, "CCE_HOME"),
+        (["index"], {"CCE_HOME": "{tmp}/a-file"}, "not a folder"),
+        (["search", "x"], {"CCE_HOME": "{tmp}/a-file"}, "not a folder"),
+        ([], {}, "required"),
+        (["search"], {}, "required"),
+        (["search", "x", "--top-k", "many"], {}, "invalid int"),
+        (["search", "x", "--frobnicate"], {}, "unrecognized arguments"),
+        (["status", "--bogus"], {}, "unrecognized arguments"),
+        (["model", "frob"], {}, "invalid choice"),
+        (["serve", "extra"], {}, "unrecognized arguments"),
+    ],
+)
+def test_every_bad_setting_or_argument_is_one_line_with_exit_2(tmp_path, env, args, extra_env, message):
+    (tmp_path / "a-file").write_text("not a folder\n")
+    project = make_project(tmp_path / "proj")
+    extra = {k: v.replace("{tmp}", str(tmp_path)) for k, v in extra_env.items()}
+    result = run_cce(*args, env={**env, **extra}, cwd=project)
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not store_dir(env, project).exists()
+
+
+def test_an_unwritable_home_is_one_line(tmp_path, env):
+    project = make_project(tmp_path / "proj")
+    home = tmp_path / "home-below-a-file"
+    (tmp_path / "blocker").write_text("x")
+    env = {**env, "CCE_HOME": str(tmp_path / "blocker" / "sub")}  # its parent is a file
+    result = run_cce("index", str(project), env=env)
+    assert result.returncode in (1, 2) and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "CCE_HOME" in result.stderr
+    assert not home.exists()
+
+
+# ----- load ---------------------------------------------------------------------------------------
+
+
+def test_200_concurrent_searches_while_the_watcher_reindexes_500_files(tmp_path, env):
+    def module(i: int, variant: str) -> str:
+        return f"def load_handler_{i}_{variant}(request):\n    '''Serve load request {i}.'''\n    return {i}\n"
+
+    project = make_project(tmp_path / "proj", {f"load/m{i:03d}.py": module(i, "old") for i in range(500)})
+    index_ok(project, env)
+    store = store_dir(env, project)
+    outcome: dict = {}
+
+    async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+        for i in range(500):  # the burst
+            (project / f"load/m{i:03d}.py").write_text(module(i, "new"))
+        results: list = []
+        overlapping = 0
+
+        async def reindexing() -> bool:
+            return writer_active(store)
+
+        await wait_for(reindexing, timeout=10)  # the watcher's run has begun
+
+        async def one(n: int) -> None:
+            nonlocal overlapping
+            result = await session.call_tool("context_search", {"query": f"load handler request {n}", "top_k": 5})
+            overlapping += writer_active(store)
+            results.append(result)
+
+        started = time.monotonic()
+        async with anyio.create_task_group() as tg:
+            for n in range(200):
+                tg.start_soon(one, n)
+        outcome["seconds"] = time.monotonic() - started
+        outcome["overlapping"] = overlapping
+        assert overlapping >= 20, f"only {overlapping} answers came while the watcher was indexing"
+        assert len(results) == 200
+        errors = [r.content[0].text for r in results if r.is_error]
+        assert not errors, errors[:3]
+        assert all(r.structured_content["hits"] for r in results)
+
+        async def caught_up() -> bool:
+            s = await server_status(session)
+            if s["watcher"]["pending"] or s["last_reindex"] is None:
+                return False
+            conn = sqlite3.connect(store / "index.sqlite")
+            try:
+                rows = conn.execute("SELECT count(*) FROM chunks WHERE text LIKE '%_new(request)%'").fetchone()
+            finally:
+                conn.close()
+            return rows[0] == 500
+
+        await wait_for(caught_up, timeout=60)
+        outcome["during_reindex"] = sum(1 for r in results if any("_old" in h["code"] for h in
+                                                                   r.structured_content["hits"]))
+
+    with_server(project, env, scenario)
+    print(f"load: 200 concurrent searches answered in {outcome['seconds']:.1f} s, "
+          f"{outcome['overlapping']} answered during the reindex, {outcome['during_reindex']} saw pre-burst code")
+    ref_env = {**env, "CCE_HOME": str(tmp_path / "ref")}
+    index_ok(project, ref_env)
+    got, want = snapshot(store), snapshot(store_dir(ref_env, project))
+    assert (got["files"], got["chunks"]) == (want["files"], want["chunks"])

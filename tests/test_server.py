@@ -139,21 +139,38 @@ def test_budget_lists_hits_over_max_tokens_by_id(project, env):
 
 
 def test_bad_arguments_get_tool_errors_and_the_server_lives_on(project, env, tmp_path):
+    """Every bad argument gets a clear tool error (or a clamped value), and no file outside the
+    project is ever opened: the server runs under an audit hook logging every open()."""
     sentinel = tmp_path / "outside-secret.txt"
     sentinel.write_text("sentinel outside the project\n")
     (project / "link_out").symlink_to(tmp_path)
+    log = tmp_path / "opened.log"
+    # A long debounce: the file swapped for a link below must still be in the index when expanded.
+    probe_env = {**env, "CCE_DEBOUNCE_MS": "60000", "CCE_PROBE_LOG": str(log)}
 
     async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+        found = (await session.call_tool("find_symbol", {"name": "hash_password"})).structured_content["matches"]
+        auth_chunk = found[0]["chunk_id"]
         bad_calls = [
             ("context_search", {"query": ""}, "query is empty"),
+            ("context_search", {"query": "   "}, "query is empty"),
             ("context_search", {"query": "x", "top_k": 0}, "top_k"),
             ("context_search", {"query": "x", "top_k": -1}, "top_k"),
             ("context_search", {"query": "x", "top_k": "many"}, "top_k"),
+            ("context_search", {"query": "x", "max_tokens": -5}, "max_tokens"),
             ("expand_chunk", {"chunk_id": 12345}, "no chunk with id"),
+            ("expand_chunk", {"chunk_id": "../../etc/passwd"}, "chunk_id"),
+            ("expand_chunk", {"chunk_id": str(sentinel)}, "chunk_id"),
+            ("expand_chunk", {"chunk_id": auth_chunk, "context_lines": 10**9}, "context_lines"),
             ("reindex", {"path": "../../etc/passwd"}, "outside the project"),
+            ("reindex", {"path": "/etc/passwd"}, "outside the project"),
             ("reindex", {"path": str(sentinel)}, "outside the project"),
             ("reindex", {"path": "link_out/outside-secret.txt"}, "outside the project"),
+            ("reindex", {"path": "app/../../outside-secret.txt"}, "outside the project"),
+            ("reindex", {"path": "app\0evil"}, "bad path"),
             ("find_symbol", {"name": ""}, "empty"),
+            ("find_symbol", {"name": "x", "limit": 10**9}, "limit"),
         ]
         for tool, args, message in bad_calls:
             result = await session.call_tool(tool, args)
@@ -161,10 +178,36 @@ def test_bad_arguments_get_tool_errors_and_the_server_lives_on(project, env, tmp
             assert message in result.content[0].text, (tool, args, result.content[0].text)
         huge = await session.call_tool("context_search", {"query": "token " * 20_000, "top_k": 10**9})
         assert not huge.is_error and len(huge.structured_content["hits"]) <= 50
+        assert len(huge.structured_content["query"]) <= 2_000  # cut, not refused
+        long_word = await session.call_tool("context_search", {"query": "x" * 100_000})
+        assert not long_word.is_error
+        # A file inside the project swapped for a link to a file outside: never read through it.
+        (project / "app/auth.py").unlink()
+        (project / "app/auth.py").symlink_to(sentinel)
+        swapped = await session.call_tool("expand_chunk", {"chunk_id": auth_chunk})
+        assert swapped.is_error and "symlink" in swapped.content[0].text, swapped.content[0].text
+        inside = await session.call_tool("reindex", {"path": str(project / "web")})  # absolute, inside
+        assert not inside.is_error and inside.structured_content["path"] == "web"
+        linked = await session.call_tool("reindex", {"path": "link_out"})  # the link itself: not followed
+        assert not linked.is_error
         assert (await status(session))["files"] == 4
 
     run_cce("index", str(project), "--quiet", env=env)
-    with_server(project, env, scenario)
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=[str(ROOT / "tests" / "cce_probe.py"), "serve", "--project-dir", str(project)],
+        env=probe_env,
+    )
+
+    async def main() -> None:
+        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            await scenario(session)
+
+    anyio.run(main)
+    opened = [line for line in log.read_text().splitlines() if line.startswith("open\t")]
+    assert opened, "the audit hook recorded nothing"
+    assert not [line for line in opened if "outside-secret" in line], "a file outside the project was opened"
 
 
 def test_edits_are_searchable_quickly(project, env):

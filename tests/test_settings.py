@@ -67,10 +67,10 @@ def test_missing_project_folder(tmp_path):
         load(tmp_path / "nope")
 
 
-def test_cce_home_moves_store_and_model_cache(tmp_path):
+def test_cce_home_moves_the_stores_but_not_the_model_cache(tmp_path):
     s = load(tmp_path, CCE_HOME=str(tmp_path / "h"))
     assert s.data_dir == tmp_path / "h"
-    assert s.cache_dir == tmp_path / "h" / "cache"
+    assert s.cache_dir == tmp_path / ".cache/cce"
 
 
 def test_old_parallel_setting_is_called_out(tmp_path):
