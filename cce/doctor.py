@@ -20,7 +20,7 @@ from .errors import CceError
 from .files import IgnoreRules
 from .model import resolve_model, verify_model
 from .settings import Settings
-from .store import DB_NAME, FORMAT_VERSION, Store, store_dir_for
+from .store import DB_NAME, FORMAT_VERSION, lock_holder, store_dir_for
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 INOTIFY_DIR = Path("/proc/sys/fs/inotify")  # a module attribute so tests can point it elsewhere
@@ -215,7 +215,7 @@ def _store_meta_check(db: Path, meta: dict, settings: Settings, rebuild: str) ->
 
 
 def check_lock(store_dir: Path) -> Check:
-    holder = Store(store_dir, sqlite3.connect(":memory:")).lock_holder()
+    holder = lock_holder(store_dir)
     if holder is None:
         return Check("lock", OK, "no cce process is writing this index")
     who = f"pid {holder}" if holder > 0 else "another process"

@@ -14,7 +14,7 @@ from .index import Indexer, IndexSummary, Progress
 from .model import ModelFiles, resolve_model
 from .search import MODES, Hit, Searcher, find_symbol
 from .settings import Settings
-from .store import NoIndexError, Store, VectorIndex, remove_store, store_dir_for
+from .store import NoIndexError, Store, VectorIndex, lock_holder, remove_store, store_dir_for, writer_lock
 
 EXPAND_CONTEXT_LINES = 5
 
@@ -64,19 +64,18 @@ class Engine:
         """Bring the store up to date with the files (all of them, or `paths` relative to the root)."""
         rel_paths = None if paths is None else [self.relative(p) for p in paths]
         model = self.model(allow_pull=True, progress=pull_progress)
-        store = Store.open_for_writing(self.store_dir, model.model_id)
-        try:
-            with store.writer_lock(on_wait):
-                if full:  # under the lock, so a running writer is never pulled from under
-                    store.close()
-                    store = Store.open_for_writing(self.store_dir, model.model_id, rebuild=True)
+        with writer_lock(self.store_dir, on_wait):  # every change to the store files happens under it
+            store = Store.open_for_writing(self.store_dir, model.model_id)
+            try:
+                if full:
+                    store.reset()
                 indexer = Indexer(self.root, store, self.rules, self.embedder, self.settings.max_file_size)
                 summary = indexer.run(rel_paths, progress=progress, stop=stop)
                 vectors = VectorIndex(store)
                 vectors.sync()
                 vectors.save()
-        finally:
-            store.close()
+            finally:
+                store.close()
         return summary
 
     def relative(self, path: str | Path) -> str:
@@ -185,7 +184,7 @@ class Engine:
             changed_since=changed,
             deleted_since=deleted,
             skipped=dict(sorted((skipped + walk_skips).items())),
-            writer_pid=store.lock_holder(),
+            writer_pid=lock_holder(self.store_dir),
         )
         return info
 

@@ -140,28 +140,18 @@ class Store:
         return store
 
     @classmethod
-    def open_for_writing(cls, directory: Path, model_id: str, rebuild: bool = False) -> Store:
+    def open_for_writing(cls, directory: Path, model_id: str) -> Store:
         """Open or create a store for `model_id`; a damaged, foreign-format or other-model store is
-        rebuilt (its contents are derived from the project files, so nothing is lost)."""
-        old_umask = os.umask(0o077)  # store dir 0700, files 0600: indexed code may be private
+        rebuilt (its contents are derived from the project files, so nothing is lost). Call it with
+        the writer lock held, so no other writer has the files open."""
+        ensure_store_dir(directory)
+        old_umask = os.umask(0o077)  # files 0600: indexed code may be private
         try:
-            try:
-                directory.mkdir(parents=True, exist_ok=True)
-                os.chmod(directory, 0o700)
-            except OSError as exc:
-                raise CceError(
-                    f"cannot create the index folder {directory}: {exc.strerror or exc}; "
-                    "set CCE_HOME to a folder cce may write to"
-                ) from None
-            if rebuild:
-                _remove_store_files(directory)
             try:
                 store = cls(directory, _connect(directory / DB_NAME))
                 store._check_health()
-                if store._meta_value("format") not in (None, FORMAT_VERSION) or store._meta_value("model_id") not in (
-                    None,
-                    model_id,
-                ):
+                fmt, built_with = store._meta_value("format"), store._meta_value("model_id")
+                if fmt not in (None, FORMAT_VERSION) or built_with not in (None, model_id):
                     store.close()
                     raise _Incompatible
             except (CceError, _Incompatible):
@@ -171,6 +161,14 @@ class Store:
             return store
         finally:
             os.umask(old_umask)
+
+    def reset(self) -> None:
+        """Empty the store in one transaction (for `cce index --full`). The database file stays, so
+        a server reading it sees the change like any other commit; its vector index is rebuilt."""
+        with self.write() as writer:
+            for table in ("chunks", "chunks_fts", "files", "skips", "removed"):
+                writer._conn.execute(f"DELETE FROM {table}")
+            writer.set_meta("removed_floor", str(writer.gen))
 
     def _create(self, model_id: str) -> None:
         # One transaction: a kill here leaves either no tables (an empty store) or all of them.
@@ -299,42 +297,54 @@ class Store:
                     self._conn.execute("ROLLBACK")
                 raise
 
-    @contextlib.contextmanager
-    def writer_lock(self, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-        """Hold the store's cross-process writer lock (flock); waits, saying so, when it is taken."""
-        lock_path = self.directory / LOCK_NAME
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                if on_wait:
-                    on_wait(f"cce: another cce process (pid {holder}) is writing this index; waiting for it")
-                fcntl.flock(fd, fcntl.LOCK_EX)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
-            yield
-        finally:
-            os.close(fd)  # closing releases the flock
+def ensure_store_dir(directory: Path) -> None:
+    """Create the store folder, private to the user (0700)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(directory, 0o700)
+    except OSError as exc:
+        raise CceError(
+            f"cannot create the index folder {directory}: {exc.strerror or exc}; "
+            "set CCE_HOME to a folder cce may write to"
+        ) from None
 
-    def lock_holder(self) -> int | None:
-        """The pid of the process writing this store now, or None."""
-        lock_path = self.directory / LOCK_NAME
+
+@contextlib.contextmanager
+def writer_lock(directory: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold a store's cross-process writer lock (flock); waits, saying so, when another holds it."""
+    ensure_store_dir(directory)
+    fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
         try:
-            fd = os.open(lock_path, os.O_RDONLY)
-        except FileNotFoundError:
-            return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return None
-        except OSError:
-            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
-            return int(text) if text.isdigit() else -1
-        finally:
-            os.close(fd)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            if on_wait:
+                on_wait(f"cce: another cce process (pid {holder}) is writing this index; waiting for it")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def lock_holder(directory: Path) -> int | None:
+    """The pid of the process writing this store now (-1 when unknown), or None."""
+    try:
+        fd = os.open(directory / LOCK_NAME, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None
+    except OSError:
+        text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        return int(text) if text.isdigit() else -1
+    finally:
+        os.close(fd)
 
 
 class _Incompatible(Exception):

@@ -344,6 +344,21 @@ def test_cli_index_beside_the_server_is_seen_by_searches(project, env):
     with_server(project, server_env, scenario)
 
 
+def test_full_rebuild_beside_the_server_is_seen_by_searches(project, env):
+    run_cce("index", str(project), "--quiet", env=env)
+    server_env = {**env, "CCE_DEBOUNCE_MS": "60000"}  # only the CLI's rebuild can make the change visible
+
+    async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+        assert "app/auth.py" in await search_paths(session, "bearer token")
+        (project / "app/auth.py").write_text("def marmoset_gate():\n    return False\n")
+        assert run_cce("index", str(project), "--full", "--quiet", env=env).returncode == 0
+        assert "app/auth.py" in await search_paths(session, "marmoset")
+        assert (await status(session))["files"] == 4
+
+    with_server(project, server_env, scenario)
+
+
 def _start_raw(project: Path, env: dict[str, str]) -> subprocess.Popen:
     """A server driven by hand: initialize answered, so the SDK's loop and our threads are all up."""
     proc = subprocess.Popen(
