@@ -11,6 +11,7 @@ import pytest
 from cce.errors import CceError
 from cce.model import default_model_dir, pull_model, resolve_model
 from cce.settings import Settings
+from tests.helpers import cce_env, make_project
 from tests.tinymodel import build_tiny_model
 
 
@@ -56,3 +57,15 @@ def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
         return Settings.load(project_dir, env=base)
 
     return make
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The small sample project of tests/helpers.py, in a temp folder."""
+    return make_project(tmp_path / "proj")
+
+
+@pytest.fixture
+def env(tmp_path: Path, tiny_model_dir: Path) -> dict[str, str]:
+    """An isolated environment for a `cce` subprocess using the tiny model."""
+    return cce_env(tmp_path, tiny_model_dir)

@@ -103,3 +103,17 @@ def run_cce(
         text=True,
         timeout=timeout,
     )
+
+
+def server_pids(project: Path) -> list[int]:
+    """Pids of `cce serve` processes serving `project`."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"serve" in cmdline and str(project).encode() in cmdline:
+                pids.append(int(entry))
+    return pids

@@ -13,16 +13,6 @@ import pytest
 from tests.helpers import ROOT, cce_env, make_project, run_cce
 
 
-@pytest.fixture
-def project(tmp_path):
-    return make_project(tmp_path / "proj")
-
-
-@pytest.fixture
-def env(tmp_path, tiny_model_dir):
-    return cce_env(tmp_path, tiny_model_dir)
-
-
 def index_json(project: Path, env: dict[str, str], *extra: str) -> dict:
     result = run_cce("index", str(project), "--json", *extra, env=env)
     assert result.returncode == 0, result.stderr

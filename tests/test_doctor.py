@@ -12,17 +12,7 @@ import pytest
 
 from cce import cli, doctor
 from cce.model import DEFAULT_MODEL_ID, PINNED_FILES
-from tests.helpers import cce_env, make_project, run_cce
-
-
-@pytest.fixture
-def project(tmp_path):
-    return make_project(tmp_path / "proj")
-
-
-@pytest.fixture
-def env(tmp_path, tiny_model_dir):
-    return cce_env(tmp_path, tiny_model_dir)
+from tests.helpers import cce_env, run_cce
 
 
 def doctor_json(env: dict, project: Path) -> tuple[int, dict[str, dict]]:

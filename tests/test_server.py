@@ -17,14 +17,9 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.helpers import ROOT, cce_env, make_project, run_cce
+from tests.helpers import ROOT, cce_env, run_cce, server_pids
 
 FRESH_S = 5.0  # edits must show up well within this (the acceptance figure, 2 s, is measured by the bench)
-
-
-@pytest.fixture
-def project(tmp_path):
-    return make_project(tmp_path / "proj")
 
 
 @pytest.fixture
@@ -45,19 +40,6 @@ def with_server(project: Path, env: dict[str, str], scenario: Callable[[ClientSe
             await scenario(session)
 
     anyio.run(main)
-
-
-def server_pids(project: Path) -> list[int]:
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"serve" in cmdline and str(project).encode() in cmdline:
-                pids.append(int(entry))
-    return pids
 
 
 def children_of(pid: int) -> set[str]:

@@ -52,12 +52,8 @@ def build_tiny_model(dest: Path, *, token_type_ids: bool = True) -> Path:
 
 def _vocab() -> dict[str, int]:
     chars = [c for c in string.printable if not c.isspace()]
-    tokens = (
-        SPECIAL_TOKENS
-        + chars
-        + ["##" + c for c in chars]
-        + [w for w in dict.fromkeys(WORDS) if w not in chars]
-    )
+    words = [w for w in dict.fromkeys(WORDS) if w not in chars]
+    tokens = SPECIAL_TOKENS + chars + ["##" + c for c in chars] + words
     return {token: i for i, token in enumerate(tokens)}
 
 
