@@ -19,8 +19,8 @@ from .model import DEFAULT_MODEL_ID, ModelFiles, _one_line
 # bge's instruction for the query side of retrieval; indexed chunks never get it.
 QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
 # Measured with bge-small int8 on 2 cores, 300 code chunks of 100-400 tokens: budgets of 1024,
-# 2048, 4096 and 8192 tokens gave about 8.6k, 7.4k, 6.0k and 6.0k tokens per CPU-second pair and
-# peak RSS 236, 255, 339 and 517 MB. Small runs stay in cache; bigger ones only cost memory.
+# 2048, 4096 and 8192 tokens embedded 7.6k, 7.4k, 6.9k and 6.0k tokens/s at peak RSS 237, 288,
+# 392 and 631 MB. Small runs stay in the CPU caches; bigger ones only cost memory.
 DEFAULT_MAX_BATCH_TOKENS = 1024
 # Texts tokenized per encode_batch call: tokenizers' Encoding objects are large, so keep few alive.
 _TOKENIZE_WINDOW = 512
