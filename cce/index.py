@@ -259,8 +259,9 @@ class Indexer:
         if missing:
             embedder = self._embedder()
             texts = list(missing.values())
+            before = embedder.tokens_embedded
             vectors.update(zip(missing, embedder.embed_documents(texts, progress=report), strict=True))
-            summary.tokens_embedded += sum(embedder.count_tokens(texts))
+            summary.tokens_embedded += embedder.tokens_embedded - before
             summary.chunks_embedded += len(texts)
         summary.chunks_reused += batch.chunks - len(missing)
         with self.store.write() as writer:
