@@ -122,7 +122,7 @@ def main() -> None:
             for _ in range(5)
         ]
         raw_rate, raw_tokens = raw_model_rate(home, corpus)
-        quality = evaluate("fastapi", modes=("hybrid",))["hybrid"]
+        quality = evaluate("fastapi", modes=("hybrid",))["hybrid"]  # also runs the identifier check
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -10,6 +10,7 @@ import argparse
 import json
 import math
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -39,6 +40,24 @@ def score(files: list[str], expected: list[str]) -> dict[str, float]:
     }
 
 
+def identifier_check(engine: Engine, count: int = 40, seed: int = 7) -> tuple[int, int, list[str]]:
+    """Sample `count` definitions whose name is unique in the corpus; query each bare name and count
+    how often its defining chunk ranks first. Returns (first, sampled, misses)."""
+    store = engine.searcher().store
+    rows = store.query(
+        "SELECT symbol, min(id) FROM chunks WHERE kind IN ('function', 'method', 'class', 'struct', 'interface', "
+        "'type', 'enum', 'trait') AND symbol IS NOT NULL GROUP BY symbol HAVING count(DISTINCT path) = 1 "
+        "ORDER BY symbol"
+    )
+    sample = random.Random(seed).sample(rows, min(count, len(rows)))
+    misses = []
+    for symbol, _cid in sample:
+        hits = engine.search(symbol, top_k=1)
+        if not hits or hits[0].symbol != symbol:
+            misses.append(f"{symbol} -> {hits[0].symbol if hits else None}")
+    return len(sample) - len(misses), len(sample), misses
+
+
 def engine_for(folder: Path) -> Engine:
     env = dict(os.environ, CCE_HOME=str(CACHE / "home"))
     return Engine(Settings.load(folder, env=env))
@@ -60,6 +79,8 @@ def evaluate(name: str, modes: tuple[str, ...] = MODES, per_query: bool = False)
             if per_query:
                 print(f"  {name:10} {mode:7} R@10 {row['recall@10']:.2f} RR {row['mrr']:.2f}  {q['query']}")
         results[mode] = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
+    first, sampled, misses = identifier_check(engine)
+    results["identifiers"] = {"first": first, "sampled": sampled, "misses": misses}
     engine.close()
     return results
 
@@ -71,8 +92,13 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{'set':12} {'mode':8} {'R@5':>6} {'R@10':>6} {'MRR':>6} {'nDCG@10':>8}")
     for name in args.set or sorted(CORPORA):
-        for mode, m in evaluate(name, per_query=args.per_query).items():
+        results = evaluate(name, per_query=args.per_query)
+        ids = results.pop("identifiers")
+        for mode, m in results.items():
             print(f"{name:12} {mode:8} {m['recall@5']:6.3f} {m['recall@10']:6.3f} {m['mrr']:6.3f} {m['ndcg@10']:8.3f}")
+        print(f"{name:12} identifier queries: defining chunk first for {ids['first']}/{ids['sampled']}")
+        for miss in ids["misses"] if args.per_query else ():
+            print(f"  miss: {miss}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ VECTOR_WEIGHT = 1.0
 # A file is ranked by its best chunk plus this share of its next two: several good chunks raise a file.
 FILE_SUPPORT = 0.3
 # BM25 column weights: body, symbol, path. A term in a symbol name or the path says more than one in the body.
-BM25_WEIGHTS = (1.0, 4.0, 2.0)
+BM25_WEIGHTS = (1.0, 8.0, 2.0)
 
 
 @dataclass(frozen=True)
