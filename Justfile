@@ -21,6 +21,7 @@ demo PATH QUERY:
 # speed, memory and quality figures on the pinned fastapi corpus (see README, Benchmarks)
 bench:
     {{py}} bench/bench.py
+    {{py}} bench/serve_bench.py
     {{py}} bench/quality.py
 
 # retrieval quality per mode on every query set
