@@ -341,6 +341,46 @@ def test_full_rebuild_beside_the_server_is_seen_by_searches(project, env):
     with_server(project, server_env, scenario)
 
 
+def test_catch_up_at_start_indexes_what_changed_while_no_server_ran(project, env):
+    run_cce("index", str(project), "--quiet", env=env)
+    (project / "app/offline_edit.py").write_text("def tapir_offline():\n    return 0\n")
+    (project / "docs/guide.md").unlink()
+
+    async def scenario(session: ClientSession) -> None:
+        await wait_ready(session)
+        assert "app/offline_edit.py" in await search_paths(session, "tapir")
+        assert (await status(session))["files"] == 4
+
+    with_server(project, env, scenario)
+
+
+def test_two_servers_on_one_project_both_work(project, env):
+    run_cce("index", str(project), "--quiet", env=env)
+
+    async def main() -> None:
+        params = serve_params(project, env)
+        async with (
+            stdio_client(params) as (r1, w1),
+            ClientSession(r1, w1) as first,
+            stdio_client(params) as (r2, w2),
+            ClientSession(r2, w2) as second,
+        ):
+            await first.initialize()
+            await second.initialize()
+            await wait_ready(first)
+            await wait_ready(second)
+            assert len(server_pids(project)) == 2
+            (project / "app/shared_edit.py").write_text("def okapi_window():\n    return 2\n")
+
+            async def both_see_it() -> bool:
+                return all(["app/shared_edit.py" in await search_paths(s, "okapi") for s in (first, second)])
+
+            await wait_until(both_see_it)
+
+    anyio.run(main)
+    assert server_pids(project) == []
+
+
 def _start_raw(project: Path, env: dict[str, str]) -> subprocess.Popen:
     """A server driven by hand: initialize answered, so the SDK's loop and our threads are all up."""
     proc = subprocess.Popen(
