@@ -218,3 +218,33 @@ def test_index_creates_no_child_process(tmp_path, env):
     sampler.join()
     assert samples > 5, "the index finished before it could be observed"
     assert children == set()
+
+
+def test_a_second_writer_waits_for_the_lock_and_says_so(project, env):
+    import fcntl
+    import subprocess
+    import sys
+
+    index_json(project, env)
+    store = Path(json.loads(run_cce("status", "--json", env=env, cwd=project).stdout)["store"])
+    fd = os.open(store / "lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # this test process is "the other writer"
+    os.pwrite(fd, str(os.getpid()).encode().ljust(16), 0)
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "cce.py"), "index", str(project), "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.0)
+        assert proc.poll() is None, "the second writer did not wait"
+        status = json.loads(run_cce("status", "--json", env=env, cwd=project).stdout)
+        assert status["writer_pid"] == os.getpid()
+    finally:
+        os.close(fd)  # releases the lock
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"another cce process (pid {os.getpid()}) is writing this index; waiting" in err
+    assert json.loads(out)["files"] == 4
