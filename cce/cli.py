@@ -216,7 +216,7 @@ def _serve(engine: Engine, args: argparse.Namespace) -> int:
 
 
 def _init(engine: Engine, args: argparse.Namespace) -> int:
-    env = os.environ
+    env = engine.settings.client_homes
     chosen = args.client or clients.detect_clients(Path(clients.home_dir(env)))
     names = list(clients.CLIENTS) if "all" in chosen else list(dict.fromkeys(chosen))
     command = clients.server_command()

@@ -109,6 +109,8 @@ class Settings:
     data_dir: Path  # stores live under data_dir/projects/ (CCE_HOME moves them)
     cache_dir: Path  # the model cache (XDG_CACHE_HOME/cce: shared by every store and CCE_HOME)
     index_url: str
+    # Where agent clients keep their configs (`cce init`): HOME and, when set, CODEX_HOME.
+    client_homes: Mapping[str, str] = field(default_factory=dict)
     origins: Mapping[str, str] = field(default_factory=dict)  # setting -> "flag" | "env" | file | "default"
     notices: tuple[str, ...] = ()  # one-line messages for the user (e.g. a capped thread count)
 
@@ -168,6 +170,7 @@ class Settings:
             data_dir=home or data_root,
             cache_dir=cache_root,
             index_url=(env.get("PIP_INDEX_URL") or DEFAULT_INDEX_URL).rstrip("/"),
+            client_homes={k: env[k] for k in ("HOME", "CODEX_HOME") if env.get(k)},
             origins=origins,
             notices=tuple(notices),
             **values,
