@@ -299,14 +299,17 @@ class Store:
 
 def ensure_store_dir(directory: Path) -> None:
     """Create the store folder, private to the user (0700)."""
+    old_umask = os.umask(0o077)  # the parents cce creates (CCE_HOME, projects/) are private too
     try:
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        directory.mkdir(parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
     except OSError as exc:
         raise CceError(
             f"cannot create the index folder {directory}: {exc.strerror or exc}; "
             "set CCE_HOME to a folder cce may write to"
         ) from None
+    finally:
+        os.umask(old_umask)
 
 
 @contextlib.contextmanager
