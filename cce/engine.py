@@ -146,6 +146,16 @@ class Engine:
 
     # ---- status --------------------------------------------------------------------------------
 
+    def index_counts(self) -> dict:
+        """Files, chunks, model and generation of the store: cheap (no walk of the files).
+        Raises NoIndexError when there is no index yet."""
+        meta = self._open_store().meta()
+        return {
+            **self._open_store().counts(),
+            "model_id": meta.get("model_id"),
+            "generation": int(meta.get("generation", 0)),
+        }
+
     def status(self) -> dict:
         """What is indexed, where, with which model, and how far the files have moved on since."""
         info: dict = {
@@ -175,11 +185,9 @@ class Engine:
         last = meta.get("last_index_at")
         info.update(
             indexed=True,
-            **store.counts(),
+            **self.index_counts(),
             store_bytes=store.size_bytes(),
-            model_id=meta.get("model_id"),
             format=meta.get("format"),
-            generation=int(meta.get("generation", 0)),
             last_index_at=float(last) if last else None,
             changed_since=changed,
             deleted_since=deleted,

@@ -388,13 +388,7 @@ def build_server(service: Service) -> MCPServer:
         info: dict[str, Any] = {"files": 0, "chunks": 0, "model_id": None, "generation": 0}
         try:
             if (engine.store_dir / "index.sqlite").is_file():
-                store = engine._open_store()
-                meta = store.meta()
-                info = {
-                    **store.counts(),
-                    "model_id": meta.get("model_id"),
-                    "generation": int(meta.get("generation", 0)),
-                }
+                info = engine.index_counts()
         except NoIndexError:
             pass  # created, nothing committed yet: the first index run is on its way
         except CceError as exc:
