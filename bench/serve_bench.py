@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 from corpora import CORPORA  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from tests.helpers import server_pids  # noqa: E402
+
 
 def proc_stat(pid: int) -> tuple[float, int]:
     """(CPU seconds used so far, RSS in KB) of a process."""
@@ -38,15 +41,10 @@ def proc_stat(pid: int) -> tuple[float, int]:
 
 
 def server_pid(project: Path) -> int:
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"serve" in cmd and str(project).encode() in cmd:
-                return int(entry)
-    raise RuntimeError("server not found")
+    pids = server_pids(project)
+    if not pids:
+        raise RuntimeError("server not found")
+    return pids[0]
 
 
 async def measure(project: Path, env: dict[str, str]) -> dict[str, float]:

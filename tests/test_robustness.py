@@ -6,7 +6,6 @@ directly to check it is whole: the files and chunks of a fresh index, nothing or
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import random
@@ -21,6 +20,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
+from cce.store import lock_holder
 from tests.helpers import ROOT, cce_env, make_project, run_cce, server_pids
 
 PROBE = ROOT / "tests" / "cce_probe.py"
@@ -105,17 +105,7 @@ async def wait_ready(session: ClientSession) -> dict:
 
 def writer_active(store: Path) -> bool:
     """Whether some process holds the store's writer lock now."""
-    try:
-        fd = os.open(store / "lock", os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
+    return lock_holder(store) is not None
 
 
 @pytest.fixture
