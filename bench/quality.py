@@ -59,7 +59,7 @@ def identifier_check(engine: Engine, count: int = 40, seed: int = 7) -> tuple[in
 
 
 def engine_for(folder: Path) -> Engine:
-    env = dict(os.environ, CCE_HOME=str(CACHE / "home"))
+    env = dict(os.environ, CCE_HOME=os.environ.get("CCE_BENCH_HOME") or str(CACHE / "home"))
     return Engine(Settings.load(folder, env=env))
 
 

@@ -480,7 +480,12 @@ def test_python_definitions_keep_decorators_comments_and_nested_functions() -> N
     assert "def " not in settings.text
     store = holding(chunks, "class Store:")
     assert (store.symbol, store.kind) == ("Store", "class")
-    assert "async def put(" in store.text  # a class that fits stays whole
+    # Store is longer than MAX_LINES: it splits at its methods even though its tokens would fit.
+    assert "async def put(" not in store.text
+    assert holding(chunks, "async def put(").symbol == "Store.put"
+    small = "class Point:\n    x: int = 0\n\n    def norm(self):\n        return abs(self.x)\n"
+    whole = chunk_source("p.py", small)
+    assert len(whole) == 1 and whole[0].symbol == "Point"  # a class that fits stays whole
 
 
 def test_python_big_class_splits_into_header_and_methods() -> None:
