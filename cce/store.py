@@ -267,15 +267,9 @@ class Store:
             found.update((r[0], StoredChunk(*r)) for r in rows)
         return found
 
-    def chunk_ids_of(self, path: str) -> set[int]:
-        return {r[0] for r in self.query("SELECT id FROM chunks WHERE path = ?", (path,))}
-
     def counts(self) -> dict[str, int]:
         files, chunks = self.query("SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM chunks)")[0]
         return {"files": files, "chunks": chunks}
-
-    def skip_counts(self) -> dict[str, int]:
-        return dict(self.query("SELECT reason, count(*) FROM skips GROUP BY reason ORDER BY reason"))
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.directory.iterdir() if p.is_file())
