@@ -12,7 +12,7 @@ from .errors import UsageError
 from .files import IgnoreRules, walk
 from .index import Indexer, IndexSummary, Progress
 from .model import ModelFiles, resolve_model
-from .search import MODES, Hit, Searcher, find_symbol
+from .search import Hit, Searcher, find_symbol
 from .settings import Settings
 from .store import NoIndexError, Store, VectorIndex, lock_holder, remove_store, store_dir_for, writer_lock
 
@@ -112,8 +112,6 @@ class Engine:
         return self._store
 
     def search(self, query: str, top_k: int = 10, mode: str = "hybrid") -> list[Hit]:
-        if mode not in MODES:
-            raise UsageError(f"unknown search mode {mode!r}; use one of: {', '.join(MODES)}")
         return self.searcher().search(query, top_k=top_k, mode=mode)
 
     def find_symbol(self, name: str, limit: int = 20) -> list[dict]:

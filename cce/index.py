@@ -249,7 +249,7 @@ class Indexer:
 
     def _commit(self, batch: _Batch, summary: IndexSummary, report: Callable[[int], None]) -> None:
         """Embed what no stored chunk already has a vector for, then write the batch in one transaction."""
-        reusable = self._stored_vectors({h for *_, hashes in batch.embed for h in hashes})
+        reusable = self.store.vectors_by_hash({h for *_, hashes in batch.embed for h in hashes})
         missing: dict[str, str] = {}
         for _source, _chunks, texts, hashes in batch.embed:
             for text, digest in zip(texts, hashes, strict=True):
@@ -291,17 +291,6 @@ class Indexer:
                     for c, digest in zip(chunks, hashes, strict=True)
                 ]
                 writer.replace_file(record, language_for(source.path), source.redactions, _dedupe(new))
-
-    def _stored_vectors(self, hashes: set[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        wanted = list(hashes)
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            rows = self.store.query(
-                f"SELECT hash, vector FROM chunks WHERE hash IN ({','.join('?' * len(part))})", part
-            )
-            found.update((h, np.frombuffer(v, dtype=np.float16)) for h, v in rows)
-        return found
 
 
 def _dedupe(chunks: list[NewChunk]) -> list[NewChunk]:

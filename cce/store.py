@@ -254,18 +254,23 @@ class Store:
         rows = self.query("SELECT path, reason, size, mtime_ns FROM skips")
         return {r[0]: FileRecord(*r) for r in rows}
 
-    def chunks_by_ids(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
-        wanted = list(ids)
-        found: dict[int, StoredChunk] = {}
+    def _rows_where_in(self, select: str, column: str, values: Iterable) -> list[tuple]:
+        """`select ... WHERE column IN (values)`, in slices that stay under SQLite's variable limit."""
+        wanted = list(values)
+        rows: list[tuple] = []
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]
-            rows = self.query(
-                "SELECT id, path, start_line, end_line, symbol, kind, lang, text FROM chunks "
-                f"WHERE id IN ({','.join('?' * len(part))})",
-                part,
-            )
-            found.update((r[0], StoredChunk(*r)) for r in rows)
-        return found
+            rows += self.query(f"{select} WHERE {column} IN ({','.join('?' * len(part))})", part)
+        return rows
+
+    def chunks_by_ids(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
+        select = "SELECT id, path, start_line, end_line, symbol, kind, lang, text FROM chunks"
+        return {r[0]: StoredChunk(*r) for r in self._rows_where_in(select, "id", ids)}
+
+    def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of chunks with these content hashes: reused instead of embedding again."""
+        rows = self._rows_where_in("SELECT hash, vector FROM chunks", "hash", hashes)
+        return {h: np.frombuffer(v, dtype=np.float16) for h, v in rows}
 
     def counts(self) -> dict[str, int]:
         files, chunks = self.query("SELECT (SELECT count(*) FROM files), (SELECT count(*) FROM chunks)")[0]

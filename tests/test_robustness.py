@@ -18,13 +18,10 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from cce.store import lock_holder
 from tests.helpers import ROOT, cce_env, make_project, run_cce, server_pids
-
-PROBE = ROOT / "tests" / "cce_probe.py"
-
+from tests.mcp_client import PROBE, status, wait_ready, wait_until, with_server
 
 # ----- helpers ------------------------------------------------------------------------------------
 
@@ -40,9 +37,7 @@ def snapshot(store: Path) -> dict:
     conn = sqlite3.connect(store / "index.sqlite")
     try:
         files = dict(conn.execute("SELECT path, hash FROM files"))
-        chunks = {
-            row[0]: row[1:] for row in conn.execute("SELECT id, path, start_line, end_line, text FROM chunks")
-        }
+        chunks = {row[0]: row[1:] for row in conn.execute("SELECT id, path, start_line, end_line, text FROM chunks")}
         fts = [r[0] for r in conn.execute("SELECT rowid FROM chunks_fts")]
         skips = dict(conn.execute("SELECT path, reason FROM skips"))
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -62,45 +57,6 @@ def index_ok(project: Path, env: dict[str, str], *extra: str) -> dict:
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     return json.loads(result.stdout)
-
-
-def serve_params(project: Path, env: dict[str, str], probe: bool = False) -> StdioServerParameters:
-    script = PROBE if probe else ROOT / "cce.py"
-    return StdioServerParameters(
-        command=sys.executable, args=[str(script), "serve", "--project-dir", str(project)], env=env
-    )
-
-
-def with_server(project, env, scenario, probe: bool = False) -> None:
-    async def main() -> None:
-        params = serve_params(project, env, probe)
-        async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            await scenario(session)
-
-    anyio.run(main)
-
-
-async def wait_for(check, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await check():
-            return
-        await anyio.sleep(0.05)
-    raise AssertionError(f"not reached within {timeout} s")
-
-
-async def server_status(session: ClientSession) -> dict:
-    return (await session.call_tool("index_status", {})).structured_content
-
-
-async def wait_ready(session: ClientSession) -> dict:
-    async def ready() -> bool:
-        s = await server_status(session)
-        return s["ready"] and s["last_reindex"] is not None
-
-    await wait_for(ready)
-    return await server_status(session)
 
 
 def writer_active(store: Path) -> bool:
@@ -184,7 +140,9 @@ def test_sigkill_at_20_random_points_never_damages_the_store(tmp_path, tiny_mode
         delay = rng.uniform(0.0, longest)
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "cce.py"), "index", str(project), "--quiet", *extra],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         try:
             proc.wait(timeout=delay)
@@ -226,7 +184,10 @@ def test_sigkill_of_the_server_while_it_indexes(tmp_path, tiny_model_dir):
         subprocess.run(["rm", "-rf", str(store)], check=True)
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "cce.py"), "serve", "--project-dir", str(project)],
-            env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 30
@@ -425,8 +386,12 @@ def test_hostile_corpus_with_the_cli(tmp_path, env):
     races = os.pathsep.join(str(project / n) for n in ("vanishing.py", "replaced.py"))
     penv = probe_env(env, log, CCE_PROBE_VANISH=races, CCE_PROBE_LINK_TO=str(outside / SENTINEL_NAME))
 
-    proc = subprocess.Popen([sys.executable, str(PROBE), "index", str(project), "--json"], env=penv,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(PROBE), "index", str(project), "--json"],
+        env=penv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     _, status_code, usage = os.wait4(proc.pid, 0)
     out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
     proc.stdout.close()
@@ -499,7 +464,7 @@ def test_hostile_corpus_through_the_watcher(tmp_path, env):
                 found.append(bool(result.structured_content["matches"]))
             return all(found)
 
-        await wait_for(indexed, timeout=30)
+        await wait_until(indexed, timeout=30)
         found = (await session.call_tool("find_symbol", {"name": "deepest_leaf_function"})).structured_content
         assert found["matches"][0]["path"] == deep_leaf
         hits = (await session.call_tool("context_search", {"query": "odd name function"})).structured_content
@@ -507,7 +472,7 @@ def test_hostile_corpus_through_the_watcher(tmp_path, env):
         full = await session.call_tool("reindex", {})
         assert not full.is_error, full.content
         seen["summary"] = full.structured_content["summary"]
-        s = await server_status(session)
+        s = await status(session)
         assert s["last_error"] is None
         seen["peak_mb"] = _peak_rss_mb(_server_pid(project))
 
@@ -597,7 +562,7 @@ def test_200_concurrent_searches_while_the_watcher_reindexes_500_files(tmp_path,
         async def reindexing() -> bool:
             return writer_active(store)
 
-        await wait_for(reindexing, timeout=10)  # the watcher's run has begun
+        await wait_until(reindexing, timeout=10)  # the watcher's run has begun
 
         async def one(n: int) -> None:
             nonlocal overlapping
@@ -618,7 +583,7 @@ def test_200_concurrent_searches_while_the_watcher_reindexes_500_files(tmp_path,
         assert all(r.structured_content["hits"] for r in results)
 
         async def caught_up() -> bool:
-            s = await server_status(session)
+            s = await status(session)
             if s["watcher"]["pending"] or s["last_reindex"] is None:
                 return False
             conn = sqlite3.connect(store / "index.sqlite")
@@ -628,13 +593,16 @@ def test_200_concurrent_searches_while_the_watcher_reindexes_500_files(tmp_path,
                 conn.close()
             return rows[0] == 500
 
-        await wait_for(caught_up, timeout=60)
-        outcome["during_reindex"] = sum(1 for r in results if any("_old" in h["code"] for h in
-                                                                   r.structured_content["hits"]))
+        await wait_until(caught_up, timeout=60)
+        outcome["during_reindex"] = sum(
+            1 for r in results if any("_old" in h["code"] for h in r.structured_content["hits"])
+        )
 
     with_server(project, env, scenario)
-    print(f"load: 200 concurrent searches answered in {outcome['seconds']:.1f} s, "
-          f"{outcome['overlapping']} answered during the reindex, {outcome['during_reindex']} saw pre-burst code")
+    print(
+        f"load: 200 concurrent searches answered in {outcome['seconds']:.1f} s, "
+        f"{outcome['overlapping']} answered during the reindex, {outcome['during_reindex']} saw pre-burst code"
+    )
     ref_env = {**env, "CCE_HOME": str(tmp_path / "ref")}
     index_ok(project, ref_env)
     got, want = snapshot(store), snapshot(store_dir(ref_env, project))

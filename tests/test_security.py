@@ -14,7 +14,8 @@ from pathlib import Path
 from mcp import ClientSession
 
 from tests.helpers import cce_env, make_project, run_cce
-from tests.test_robustness import PROBE, store_dir, wait_for, wait_ready, with_server
+from tests.mcp_client import PROBE, wait_for_definition, wait_ready, with_server
+from tests.test_robustness import store_dir
 
 
 def _rand(alphabet: str, n: int) -> str:
@@ -138,12 +139,7 @@ def test_planted_secrets_never_reach_the_store_or_results(tmp_path, tiny_model_d
     async def scenario(session: ClientSession) -> None:
         await wait_ready(session)
         (project / "billing/extra.py").write_text(f'def rotate_credentials():\n    token = "{s["github"]}"\n')
-
-        async def seen() -> bool:
-            result = await session.call_tool("find_symbol", {"name": "rotate_credentials"})
-            return bool(result.structured_content["matches"])
-
-        await wait_for(seen, timeout=20)
+        await wait_for_definition(session, "rotate_credentials", timeout=20)
         answers = []
         for query in ["connect_to_billing_gateway stripe key", "rotate_credentials token", s["stripe"]]:
             result = await session.call_tool("context_search", {"query": query})
@@ -170,11 +166,7 @@ def test_store_is_private_after_a_server_creates_it(tmp_path, tiny_model_dir):
         await wait_ready(session)
         (project / "new.py").write_text("def freshly_written():\n    pass\n")
 
-        async def seen() -> bool:
-            result = await session.call_tool("find_symbol", {"name": "freshly_written"})
-            return bool(result.structured_content["matches"])
-
-        await wait_for(seen, timeout=20)
+        await wait_for_definition(session, "freshly_written", timeout=20)
 
     with_server(project, env, scenario)
     store = store_dir(env, project)
@@ -201,11 +193,15 @@ def _assert_offline(log: Path) -> None:
 def test_index_search_and_serve_open_no_socket_and_start_no_process(tmp_path, tiny_model_dir):
     project = make_project(tmp_path / "proj")
     log = tmp_path / "probe.log"
-    env = {**cce_env(tmp_path, tiny_model_dir, CCE_DEBOUNCE_MS="100"), "CCE_PROBE_LOG": str(log),
-           "CCE_PROBE_NO_NET": "1"}
+    env = {
+        **cce_env(tmp_path, tiny_model_dir, CCE_DEBOUNCE_MS="100"),
+        "CCE_PROBE_LOG": str(log),
+        "CCE_PROBE_NO_NET": "1",
+    }
     for args in (["index", str(project)], ["search", "bearer token", "--project-dir", str(project)]):
-        result = subprocess.run([sys.executable, str(PROBE), *args], env=env, capture_output=True, text=True,
-                                timeout=120)
+        result = subprocess.run(
+            [sys.executable, str(PROBE), *args], env=env, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stderr
     _assert_offline(log)
     assert any(e == "open" for e, _ in _events(log)), "the probe recorded nothing"
@@ -215,11 +211,7 @@ def test_index_search_and_serve_open_no_socket_and_start_no_process(tmp_path, ti
         await wait_ready(session)
         (project / "added.py").write_text("def watched_addition():\n    pass\n")
 
-        async def seen() -> bool:
-            result = await session.call_tool("find_symbol", {"name": "watched_addition"})
-            return bool(result.structured_content["matches"])
-
-        await wait_for(seen, timeout=20)
+        await wait_for_definition(session, "watched_addition", timeout=20)
         result = await session.call_tool("context_search", {"query": "watched addition"})
         assert not result.is_error
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import anyio
@@ -18,28 +17,20 @@ from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from tests.helpers import ROOT, cce_env, run_cce, server_pids
-
-FRESH_S = 5.0  # edits must show up well within this (the acceptance figure, 2 s, is measured by the bench)
+from tests.mcp_client import (
+    search_paths,
+    serve_params,
+    status,
+    wait_for_definition,
+    wait_ready,
+    wait_until,
+    with_server,
+)
 
 
 @pytest.fixture
 def env(tmp_path, tiny_model_dir):
     return cce_env(tmp_path, tiny_model_dir, CCE_DEBOUNCE_MS="100")
-
-
-def serve_params(project: Path, env: dict[str, str]) -> StdioServerParameters:
-    return StdioServerParameters(
-        command=sys.executable, args=[str(ROOT / "cce.py"), "serve", "--project-dir", str(project)], env=env
-    )
-
-
-def with_server(project: Path, env: dict[str, str], scenario: Callable[[ClientSession], Awaitable[None]]) -> None:
-    async def main() -> None:
-        async with stdio_client(serve_params(project, env)) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            await scenario(session)
-
-    anyio.run(main)
 
 
 def children_of(pid: int) -> set[str]:
@@ -48,34 +39,6 @@ def children_of(pid: int) -> set[str]:
         with open(f"/proc/{pid}/task/{tid}/children") as f:
             found.update(f.read().split())
     return found
-
-
-async def search_paths(session: ClientSession, query: str) -> list[str]:
-    result = await session.call_tool("context_search", {"query": query, "top_k": 5})
-    assert not result.is_error, result.content
-    return [h["path"] for h in result.structured_content["hits"]]
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float = FRESH_S) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if await check():
-            return time.monotonic() - started
-        await anyio.sleep(0.05)
-    raise AssertionError(f"not reflected within {timeout} s")
-
-
-async def status(session: ClientSession) -> dict:
-    result = await session.call_tool("index_status", {})
-    return result.structured_content
-
-
-async def wait_ready(session: ClientSession) -> None:
-    async def ready() -> bool:
-        s = await status(session)
-        return s["ready"] and s["last_reindex"] is not None
-
-    await wait_until(ready, timeout=60)
 
 
 def test_tools_answer_over_stdio(project, env):
@@ -233,9 +196,19 @@ def test_edits_are_searchable_quickly(project, env):
 
 def test_git_checkout_of_another_branch_is_reflected(project, env):
     def git(*args: str) -> None:
-        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True,
-                       env={**env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                            "GIT_COMMITTER_EMAIL": "t@t"})
+        subprocess.run(
+            ["git", *args],
+            cwd=project,
+            check=True,
+            capture_output=True,
+            env={
+                **env,
+                "GIT_AUTHOR_NAME": "t",
+                "GIT_AUTHOR_EMAIL": "t@t",
+                "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@t",
+            },
+        )
 
     git("init", "-q", "-b", "main")
     git("add", "-A")
@@ -385,12 +358,16 @@ def _start_raw(project: Path, env: dict[str, str]) -> subprocess.Popen:
     """A server driven by hand: initialize answered, so the SDK's loop and our threads are all up."""
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "cce.py"), "serve", "--project-dir", str(project)],
-        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     hello = {
-        "jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
-                   "clientInfo": {"name": "test", "version": "1"}},
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}},
     }
     proc.stdin.write((json.dumps(hello) + "\n").encode())
     proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
@@ -444,14 +421,9 @@ def test_many_edit_events_do_not_grow_memory(project, env):
         for round_ in range(2):
             for i in range(500):
                 target.write_text(f"def handler_{round_}_{i}():\n    return {i}\n")
-            await wait_until(lambda r=round_: _has_symbol(session, f"handler_{r}_499"), timeout=30)
+            await wait_for_definition(session, f"handler_{round_}_499", timeout=30)
             if round_ == 0:
                 baseline = rss_kb(pid)
         assert rss_kb(pid) - baseline < 20_000, "1,000 edit events grew the server by more than 20 MB"
 
     with_server(project, env, scenario)
-
-
-async def _has_symbol(session: ClientSession, name: str) -> bool:
-    result = await session.call_tool("find_symbol", {"name": name})
-    return any(m["symbol"] == name for m in result.structured_content["matches"])
