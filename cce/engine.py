@@ -11,7 +11,7 @@ from pathlib import Path
 from .errors import UsageError
 from .files import IgnoreRules, walk
 from .index import Indexer, IndexSummary, Progress
-from .model import ModelFiles, resolve_model
+from .model import ModelFiles, prepared_models_dir, resolve_model
 from .search import Hit, Searcher, find_symbol
 from .settings import Settings
 from .store import NoIndexError, Store, VectorIndex, lock_holder, remove_store, store_dir_for, writer_lock
@@ -30,6 +30,7 @@ class Engine:
         self._lock = threading.RLock()
         self._model: ModelFiles | None = None
         self._embedder = None
+        self._embedder_handed_out = 0.0
         self._store: Store | None = None
         self._searcher: Searcher | None = None
 
@@ -42,13 +43,40 @@ class Engine:
             return self._model
 
     def embedder(self):
-        """The process's one ONNX session, loaded on first use."""
+        """The process's one ONNX session, loaded on first use (and again after release_idle_model)."""
         with self._lock:
+            self._embedder_handed_out = time.monotonic()
             if self._embedder is None:
                 from .embed import Embedder  # onnxruntime costs ~0.2 s to import: only when embedding
 
-                self._embedder = Embedder(self.model(), self.settings.threads)
+                self._embedder = Embedder(
+                    self.model(), self.settings.threads, prepared_root=prepared_models_dir(self.settings)
+                )
             return self._embedder
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._embedder is not None
+
+    def release_idle_model(self, keep_alive_s: float) -> bool:
+        """Drop the ONNX session and tokenizer if nothing has used them for keep_alive_s seconds.
+
+        A server sits idle for hours between an agent's searches: this hands ~40 MB back to the
+        machine, and the next search or edit reloads the model (~0.06 s from the prepared copy).
+        """
+        with self._lock:
+            embedder = self._embedder
+            if embedder is None or time.monotonic() - self._embedder_handed_out < keep_alive_s:
+                return False
+            idle = embedder.idle_seconds()  # None while a call is running in another thread
+            if idle is None or idle < keep_alive_s:
+                return False
+            self._embedder = None
+        del embedder
+        from .embed import return_free_memory
+
+        return_free_memory()
+        return True
 
     # ---- index ---------------------------------------------------------------------------------
 
@@ -200,6 +228,7 @@ class Engine:
             "threads": s.threads,
             "max_file_size": s.max_file_size,
             "debounce_ms": s.debounce_ms,
+            "model_keep_alive": "forever" if s.model_keep_alive is None else int(s.model_keep_alive),
             "offline": s.offline,
             "model_dir": str(s.model_dir) if s.model_dir else None,
             "home": str(s.data_dir),

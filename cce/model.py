@@ -91,6 +91,11 @@ def default_model_dir(settings: Settings) -> Path:
     return settings.cache_dir / "models" / DEFAULT_MODEL_ID
 
 
+def prepared_models_dir(settings: Settings) -> Path:
+    """Where the embedder keeps models ONNX Runtime optimised once, with their weights mapped from a file."""
+    return settings.cache_dir / "models" / "prepared"
+
+
 def resolve_model(settings: Settings, allow_pull: bool, progress: Progress | None = None) -> ModelFiles:
     """CCE_MODEL_DIR, else the cached default model, else pull it (when allowed and not offline)."""
     if settings.model_dir is not None:

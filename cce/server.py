@@ -102,6 +102,7 @@ class Status(BaseModel):
     files: int
     chunks: int
     model_id: str | None
+    model_loaded: bool  # False after CCE_MODEL_KEEP_ALIVE seconds unused; the next search reloads it
     generation: int
     watcher: dict[str, Any]
     last_reindex: dict[str, Any] | None
@@ -197,6 +198,9 @@ class Service:
             with self._work:
                 while not (self._queued or self._rescan) and not self.stop.is_set():
                     self._work.wait(0.5)
+                    keep_alive = self.engine.settings.model_keep_alive
+                    if keep_alive is not None:
+                        self.engine.release_idle_model(keep_alive)
                 if self.stop.is_set():
                     return
                 paths, rescan = self._queued, self._rescan
@@ -398,13 +402,15 @@ def build_server(service: Service) -> MCPServer:
             project=str(engine.root),
             store=str(engine.store_dir),
             ready=service.ready.is_set(),
+            model_loaded=engine.model_loaded,
             watcher=watcher,
             last_reindex=service.last_reindex,
             last_error=service.last_error,
             **info,
         )
         text = (
-            f"{status.files} files, {status.chunks} chunks, model {status.model_id}, "
+            f"{status.files} files, {status.chunks} chunks, model {status.model_id} "
+            f"({'loaded' if status.model_loaded else 'released until the next search'}), "
             f"{'ready' if status.ready else 'loading'}; watcher: {watcher}"
             + (f"; last error: {status.last_error}" if status.last_error else "")
         )

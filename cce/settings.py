@@ -17,6 +17,7 @@ from .errors import UsageError
 PROJECT_FILE = ".cce.toml"
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 DEFAULT_DEBOUNCE_MS = 300
+DEFAULT_MODEL_KEEP_ALIVE_S = 60
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
 
 
@@ -56,6 +57,15 @@ def _parse_ms(raw: str) -> int:
     return int(text)
 
 
+def _parse_keep_alive(raw: str) -> float | None:
+    text = raw.strip().lower()
+    if text == "forever":
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 86_400:
+        raise ValueError("accepted values: whole seconds between 1 and 86400, or forever")
+    return float(text)
+
+
 def _parse_bool(raw: str) -> bool:
     text = raw.strip().lower()
     if text in ("1", "true", "yes", "on"):
@@ -91,6 +101,8 @@ _KNOBS = (
     _Knob("threads", "CCE_THREADS", _parse_threads, None),  # None -> available_cpus()
     _Knob("max_file_size", "CCE_MAX_FILE_SIZE", _parse_size, DEFAULT_MAX_FILE_BYTES),
     _Knob("debounce_ms", "CCE_DEBOUNCE_MS", _parse_ms, DEFAULT_DEBOUNCE_MS),
+    # How long `cce serve` keeps the embedding model loaded after its last use (None: for good).
+    _Knob("model_keep_alive", "CCE_MODEL_KEEP_ALIVE", _parse_keep_alive, float(DEFAULT_MODEL_KEEP_ALIVE_S)),
     _Knob("offline", "CCE_OFFLINE", _parse_bool, False),
     _Knob("model_dir", "CCE_MODEL_DIR", _parse_dir, None),
     _Knob("home", "CCE_HOME", _parse_home, None),
@@ -104,6 +116,7 @@ class Settings:
     threads: int
     max_file_size: int
     debounce_ms: int
+    model_keep_alive: float | None
     offline: bool
     model_dir: Path | None
     data_dir: Path  # stores live under data_dir/projects/ (CCE_HOME moves them)

@@ -123,7 +123,7 @@ def test_long_texts_are_truncated_at_max_tokens(tiny, monkeypatch):
 
     long_vector, head_vector = tiny.embed_documents([long_text, head])
 
-    assert [width for _, width in spy.shapes] == [512]
+    assert [width for _, width in spy.shapes] == [512, 512]  # both cut to 512; one per run at this budget
     # Everything after the first 510 word tokens is cut, so the "queue" tail leaves no trace.
     np.testing.assert_allclose(long_vector, head_vector, atol=1e-6)
     assert tiny.embed_query(long_text).shape == (32,)
@@ -232,3 +232,54 @@ def test_real_model_batched_vectors_agree_with_single_ones(real):
         alone = real.embed_documents([text])[0]
         # int8 dynamic quantization depends a little on the batch: a tolerance, not equality.
         assert float(vector @ alone) > 0.99
+
+
+# ---------------------------------------------------------------------------- the prepared copy
+
+
+def test_prepared_copy_is_made_once_and_gives_the_same_vectors(tiny_model_dir, tmp_path, tiny):
+    root = tmp_path / "prepared"
+    prepared = Embedder(tiny_files(tiny_model_dir), threads=1, prepared_root=root)
+    (folder,) = root.iterdir()
+    assert (folder / "model.onnx").is_file() and folder.name.startswith("custom-tiny-onnxruntime-")
+    texts = texts_of_varied_length(20, seed=3)
+    np.testing.assert_allclose(prepared.embed_documents(texts), tiny.embed_documents(texts), atol=1e-6)
+
+    made = (folder / "model.onnx").stat().st_mtime_ns
+    Embedder(tiny_files(tiny_model_dir), threads=1, prepared_root=root)
+    assert (folder / "model.onnx").stat().st_mtime_ns == made  # loaded, not made again
+    assert [p.name for p in root.iterdir()] == [folder.name]  # no temp folders left behind
+
+
+def test_a_damaged_prepared_copy_is_replaced(tiny_model_dir, tmp_path, tiny):
+    root = tmp_path / "prepared"
+    Embedder(tiny_files(tiny_model_dir), threads=1, prepared_root=root)
+    (folder,) = root.iterdir()
+    (folder / "model.onnx").write_bytes(b"garbage")
+    damaged = Embedder(tiny_files(tiny_model_dir), threads=1, prepared_root=root)
+    np.testing.assert_allclose(damaged.embed_query("parse json"), tiny.embed_query("parse json"), atol=1e-6)
+    Embedder(tiny_files(tiny_model_dir), threads=1, prepared_root=root)
+    assert (folder / "model.onnx").read_bytes() != b"garbage"  # made again on the next load
+
+
+def test_an_unwritable_cache_falls_back_to_the_model_itself(tiny_model_dir, tmp_path, tiny):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder would go")
+    embedder = Embedder(tiny_files(tiny_model_dir), threads=1, prepared_root=blocker / "prepared")
+    np.testing.assert_allclose(embedder.embed_query("lock queue"), tiny.embed_query("lock queue"), atol=1e-6)
+
+
+def test_idle_seconds_is_none_while_a_call_runs(tiny_model_dir):
+    embedder = Embedder(tiny_files(tiny_model_dir), threads=1)
+    with embedder._in_use():
+        assert embedder.idle_seconds() is None
+    assert 0 <= embedder.idle_seconds() < 1
+
+
+def test_parallel_runs_keep_input_order_and_report_progress(tiny_model_dir):
+    texts = texts_of_varied_length(120, seed=7)
+    one = Embedder(tiny_files(tiny_model_dir), threads=1, max_batch_tokens=64).embed_documents(texts)
+    seen: list[int] = []
+    two = Embedder(tiny_files(tiny_model_dir), threads=2, max_batch_tokens=64).embed_documents(texts, seen.append)
+    np.testing.assert_allclose(two, one, atol=1e-6)
+    assert seen == sorted(seen) and seen[-1] == len(texts) and len(seen) > 10

@@ -36,7 +36,7 @@ STATUS_KEYS_AFTER = STATUS_KEYS_BEFORE | {
     "skipped",
     "writer_pid",
 }
-SETTING_NAMES = {"threads", "max_file_size", "debounce_ms", "offline", "model_dir", "home"}
+SETTING_NAMES = {"threads", "max_file_size", "debounce_ms", "model_keep_alive", "offline", "model_dir", "home"}
 
 
 def as_json(*args: str, env: dict, cwd=None):

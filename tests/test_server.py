@@ -427,3 +427,24 @@ def test_many_edit_events_do_not_grow_memory(project, env):
         assert rss_kb(pid) - baseline < 20_000, "1,000 edit events grew the server by more than 20 MB"
 
     with_server(project, env, scenario)
+
+
+def test_an_idle_model_is_released_and_reloaded_on_the_next_search(project, env):
+    async def scenario(session: ClientSession) -> None:
+        assert (await wait_ready(session))["model_loaded"] is True
+        before = await search_paths(session, "bearer token validate")
+
+        async def released() -> bool:
+            return (await status(session))["model_loaded"] is False
+
+        await wait_until(released, timeout=10)
+        assert await search_paths(session, "bearer token validate") == before  # reloaded, same answer
+        assert (await status(session))["model_loaded"] is True
+
+        await wait_until(released, timeout=10)
+        (project / "app" / "late.py").write_text("def zebra_crossing_signal():\n    return 'walk'\n")
+        await wait_for_definition(session, "zebra_crossing_signal")  # the watcher's reindex reloads it too
+        assert "app/late.py" in await search_paths(session, "zebra crossing signal")
+
+    run_cce("index", str(project), "--quiet", env=env)
+    with_server(project, {**env, "CCE_MODEL_KEEP_ALIVE": "1"}, scenario)

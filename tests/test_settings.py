@@ -76,3 +76,12 @@ def test_cce_home_moves_the_stores_but_not_the_model_cache(tmp_path):
 def test_old_parallel_setting_is_called_out(tmp_path):
     s = load(tmp_path, CCE_EMBED_PARALLEL="4")
     assert any("CCE_THREADS" in n and "one process" in n for n in s.notices)
+
+
+def test_model_keep_alive(tmp_path):
+    assert load(tmp_path).model_keep_alive == 60
+    assert load(tmp_path, CCE_MODEL_KEEP_ALIVE="5").model_keep_alive == 5
+    assert load(tmp_path, CCE_MODEL_KEEP_ALIVE="forever").model_keep_alive is None
+    for bad in ("0", "-3", "soon", "1.5"):
+        with pytest.raises(UsageError, match=r"CCE_MODEL_KEEP_ALIVE=.*whole seconds between 1 and 86400, or forever"):
+            load(tmp_path, CCE_MODEL_KEEP_ALIVE=bad)
