@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import UsageError
-from .files import IgnoreRules, walk
+from .files import IgnoreRules, project_names, walk
 from .index import Indexer, IndexSummary, Progress
 from .model import ModelFiles, prepared_models_dir, resolve_model
 from .search import Hit, Searcher, find_symbol
@@ -131,7 +131,9 @@ class Engine:
             if self._searcher is None:
                 store = self._open_store()
                 store.check_model(self.model().model_id)
-                self._searcher = Searcher(store, VectorIndex(store), lambda q: self.embedder().embed_query(q))
+                self._searcher = Searcher(
+                    store, VectorIndex(store), lambda q: self.embedder().embed_query(q), project_names(self.root)
+                )
             return self._searcher
 
     def _open_store(self) -> Store:

@@ -699,3 +699,35 @@ def redact(text: str) -> tuple[str, int]:
         count += 1
     out.append(text[done:])
     return "".join(out), count
+
+
+# Manifests that name a project, and how to read the name out of each.
+_MANIFEST_NAMES = (
+    ("package.json", re.compile(r'"name"\s*:\s*"(?:@[^/"]+/)?([^"]+)"')),
+    ("pyproject.toml", re.compile(r'^\s*name\s*=\s*["\']([^"\']+)["\']', re.MULTILINE)),
+    ("Cargo.toml", re.compile(r'^\s*name\s*=\s*["\']([^"\']+)["\']', re.MULTILINE)),
+    ("go.mod", re.compile(r"^module\s+\S*?([^/\s]+)(?:/v\d+)?\s*$", re.MULTILINE)),
+)
+_VERSION_SUFFIX = re.compile(r"[-_.]v?\d+(?:\.\d+)*(?:[-.]\w+)?$")
+_MANIFEST_LEVELS = 3  # the root and two folders up: a checkout's src/ or a package's subfolder
+# Folder names that say where code sits, not what the project is called.
+_GENERIC_FOLDERS = frozenset(
+    "app apps code lib libs main master package packages project repo root source sources src trunk work "
+    "workspace".split()
+)
+
+
+def project_names(root: Path) -> frozenset[str]:
+    """Lowercased names the project goes by: its folder's (less a version suffix) and the names in
+    package.json, pyproject.toml, Cargo.toml or go.mod at the root or up to two folders above it."""
+    names = {_VERSION_SUFFIX.sub("", root.name)}
+    for folder in [root, *root.parents][:_MANIFEST_LEVELS]:
+        for manifest, pattern in _MANIFEST_NAMES:
+            try:
+                with open(folder / manifest, encoding="utf-8", errors="replace") as f:
+                    found = pattern.search(f.read(64_000))
+            except OSError:
+                continue
+            if found:
+                names.add(found.group(1))
+    return frozenset(n.lower() for n in names if len(n) >= 3 and n.lower() not in _GENERIC_FOLDERS)

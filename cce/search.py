@@ -24,6 +24,17 @@ LEXICAL_WEIGHT = 1.0
 VECTOR_WEIGHT = 1.0
 # A file is ranked by its best chunk plus this share of its next two: several good chunks raise a file.
 FILE_SUPPORT = 0.3
+# Tests and examples repeat the words of the code they exercise, so for a question they often
+# outrank the implementation it is about (chi: the _test.go file first for 5 of its 6 imperfect
+# queries). They keep this share of their file score unless the query asks for tests or examples.
+SUPPORTING_FILE_WEIGHT = 0.5
+_SUPPORTING_PATH = re.compile(
+    r"(?:^|/)(?:tests?|__tests__|specs?|testdata|examples?|_examples)/"
+    r"|(?:^|/)(?:test_[^/]*|[^/]*_test\.[^/.]+|[^/]*\.(?:test|spec)\.[^/.]+|[^/]*_spec\.rb|conftest\.py"
+    r"|[^/]*Tests?\.(?:java|kt|cs|scala))$"
+)
+_ASKS_FOR_SUPPORTING = re.compile(r"\b(?:tests?|testing|tested|specs?|examples?|fixtures?)\b", re.IGNORECASE)
+_DEFINITION_WORD = r"(?:class|function|method|struct|type|interface|module|object|instance|constructor)\b"
 # BM25 column weights: body, symbol, path. A term in a symbol name or the path says more than one in the body.
 BM25_WEIGHTS = (1.0, 8.0, 2.0)
 
@@ -45,10 +56,26 @@ class Hit:
 
 
 class Searcher:
-    def __init__(self, store: Store, vectors: VectorIndex, embed_query: Callable[[str], np.ndarray]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        vectors: VectorIndex,
+        embed_query: Callable[[str], np.ndarray],
+        project_names: frozenset[str] = frozenset(),
+    ) -> None:
         self.store = store
         self.vectors = vectors
         self.embed_query = embed_query
+        # "How does FastAPI serve static files?": in its own code base the project's name says nothing
+        # about where to look, and it pulls both sides towards the class or file of that name.
+        self._project_name: re.Pattern[str] | None = None
+        self._project_definition: re.Pattern[str] | None = None
+        if project_names:
+            name = r"(?<![\w`.])(?:" + "|".join(map(re.escape, sorted(project_names))) + r")(?![\w`]|\.\w)"
+            self._project_name = re.compile(name, re.IGNORECASE)
+            self._project_definition = re.compile(
+                rf"{name}\s+{_DEFINITION_WORD}|{_DEFINITION_WORD}\s+{name}", re.IGNORECASE
+            )
 
     def search(self, query: str, top_k: int = 10, mode: str = "hybrid") -> list[Hit]:
         if mode not in MODES:
@@ -56,13 +83,24 @@ class Searcher:
         if not query.strip():
             raise UsageError("the query is empty; say what code you are looking for")
         top_k = max(1, min(int(top_k), MAX_TOP_K))
+        definitions = self._definitions(query)
+        question = query if definitions else self._without_project_name(query)
         rankings = []
         if mode in ("lexical", "hybrid"):
-            rankings.append((self.lexical(query, CANDIDATES), LEXICAL_WEIGHT))
+            rankings.append((self.lexical(question, CANDIDATES), LEXICAL_WEIGHT))
         if mode in ("vector", "hybrid"):
-            rankings.append((self.vector(query, CANDIDATES), VECTOR_WEIGHT))
+            rankings.append((self.vector(question, CANDIDATES), VECTOR_WEIGHT))
         # Every mode goes through the same fusion and file ranking, so modes compare fairly.
-        return self._hits(fuse(rankings), top_k, self._definitions(query))
+        demote = not _ASKS_FOR_SUPPORTING.search(query)
+        return self._hits(fuse(rankings), top_k, definitions, demote)
+
+    def _without_project_name(self, query: str) -> str:
+        """The query less the project's own name, unless it names a class or the like (`the FastAPI
+        class`), is written as code, or nothing would be left to search for."""
+        if self._project_name is None or self._project_definition.search(query):
+            return query
+        stripped = " ".join(self._project_name.sub(" ", query).split())
+        return stripped if query_terms(stripped) and stripped != query else query
 
     def lexical(self, query: str, limit: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score, higher is better), best first."""
@@ -98,10 +136,12 @@ class Searcher:
         )
         return [cid for cid, symbol in sorted(rows, key=lambda r: r[1] != name)]
 
-    def _hits(self, ranked: list[tuple[int, float]], top_k: int, first: list[int]) -> list[Hit]:
+    def _hits(
+        self, ranked: list[tuple[int, float]], top_k: int, first: list[int], demote_supporting: bool = True
+    ) -> list[Hit]:
         """Best chunk of each file first, files ordered by their chunks' combined score; then the
         second-best chunk of each file, and so on, so one file cannot flood the list. Definitions
-        of an identifier query (`first`) lead."""
+        of an identifier query (`first`) lead; tests and examples weigh less (`demote_supporting`)."""
         candidates = ranked[:CANDIDATES]
         chunks = self.store.chunks_by_ids([cid for cid, _ in candidates] + first)
         by_file: dict[str, list[tuple[int, float]]] = defaultdict(list)
@@ -109,6 +149,10 @@ class Searcher:
             if cid in chunks:  # a chunk removed since the vector index was synced is skipped
                 by_file[chunks[cid].path].append((cid, score))
         file_score = {p: s[0][1] + FILE_SUPPORT * sum(x for _, x in s[1:3]) for p, s in by_file.items()}
+        if demote_supporting:
+            for path in file_score:
+                if _SUPPORTING_PATH.search(path):
+                    file_score[path] *= SUPPORTING_FILE_WEIGHT
         order = sorted(
             ((turn, -file_score[path], cid, score) for path, scored in by_file.items()
              for turn, (cid, score) in enumerate(scored)),

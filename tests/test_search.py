@@ -1,0 +1,90 @@
+"""Ranking rules of the searcher, on a real store with the tiny model: the project's own name in a
+question, tests and examples against the code they exercise, and the names a project goes by."""
+
+from __future__ import annotations
+
+import pytest
+
+from cce.engine import Engine
+from cce.files import project_names
+from tests.helpers import make_project
+
+PARSER = '''def clean_path(path):
+    """Routes match paths without a trailing slash, so it is stripped here."""
+    return path.rstrip("/")
+'''
+PARSER_TEST = '''from parser import clean_path
+
+
+def test_trailing_slashes_are_stripped():
+    # trailing slashes stripped: one trailing slash, two trailing slashes, only slashes
+    assert clean_path("/users/") == "/users"
+    assert clean_path("/users//") == "/users"
+    assert clean_path("/") == ""
+'''
+CORE = '''class Widgetry:
+    """The Widgetry application: widgetry settings, widgetry plugins, widgetry startup."""
+
+    def __init__(self):
+        self.plugins = []
+'''
+DATES = '''def to_day(text):
+    """Parse an ISO date string."""
+    year, month, day = text.split("-")
+    return int(year), int(month), int(day)
+'''
+
+
+@pytest.fixture
+def build(tmp_path, settings_factory, tiny_model_dir):
+    engines = []
+
+    def make(name: str, files: dict[str, str]) -> Engine:
+        settings = settings_factory(make_project(tmp_path / name, files), CCE_MODEL_DIR=tiny_model_dir)
+        engine = Engine(settings)
+        engine.index()
+        engines.append(engine)
+        return engine
+
+    yield make
+    for engine in engines:
+        engine.close()
+
+# Unrelated modules, so that the words above are rare enough for BM25 to weigh them.
+FILLER = {
+    f"misc/{name}.py": f'def {name}_step(value):\n    """Advance the {name} counter by one."""\n    return value + 1\n'
+    for name in ("queue", "cache", "color", "audio", "image", "mail", "shell", "timer")
+}
+
+
+def top_files(engine: Engine, query: str, mode: str = "lexical") -> list[str]:
+    return list(dict.fromkeys(hit.path for hit in engine.search(query, mode=mode)))
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_tests_rank_below_the_code_they_exercise(build, mode):
+    engine = build("router", {"parser.py": PARSER, "tests/test_parser.py": PARSER_TEST, **FILLER})
+    assert top_files(engine, "How are trailing slashes stripped from the path?", mode)[0] == "parser.py"
+    # Asked for tests, the test file competes on its own words again.
+    assert top_files(engine, "Which tests check that trailing slashes are stripped?", mode)[0] == "tests/test_parser.py"
+
+
+def test_the_projects_own_name_does_not_pull_towards_its_namesake(build, mode="hybrid"):
+    engine = build("widgetry", {"core.py": CORE, "dates.py": DATES, **FILLER})
+    assert top_files(engine, "How does Widgetry parse a date?", mode)[0] == "dates.py"
+    # Naming the class, or only the project, still finds it.
+    assert top_files(engine, "Where is the Widgetry class?", mode)[0] == "core.py"
+    assert top_files(engine, "widgetry", mode)[0] == "core.py"
+
+
+def test_project_names_come_from_the_folder_and_manifests(tmp_path):
+    repo = tmp_path / "Acme-Tools-2.4.1"
+    (repo / "packages" / "src").mkdir(parents=True)
+    (repo / "package.json").write_text('{"name": "@acme/toolbelt", "version": "2.4.1"}')
+    (repo / "go.mod").write_text("module github.com/acme/gizmo/v5\n\ngo 1.22\n")
+    (repo / "pyproject.toml").write_text('[project]\nname = "acme-py"\n')
+    assert project_names(repo) == {"acme-tools", "toolbelt", "gizmo", "acme-py"}
+    # A source folder two levels down: its generic names are skipped, the manifests above it found.
+    assert project_names(repo / "packages" / "src") == {"toolbelt", "gizmo", "acme-py"}
+    (tmp_path / "x").mkdir()
+    assert project_names(tmp_path / "x") == set()  # too short to be told from a word
