@@ -1,7 +1,9 @@
 """Text -> vectors with one ONNX Runtime session per process.
 
-Documents are embedded in batches bounded by a token budget (batch size x padded length), which
-bounds both padding waste and the memory ONNX Runtime takes for activations.
+Each text is embedded in a run of its own, one thread per run, with up to `threads` runs at once.
+The int8 model quantises activations per run, so a text batched with others got a slightly
+different vector depending on its neighbours; alone, a chunk's vector depends on its text only, an
+incremental index equals a fresh one, and there is no padding to compute.
 """
 
 from __future__ import annotations
@@ -26,11 +28,6 @@ from .model import DEFAULT_MODEL_ID, ModelFiles, _one_line
 
 # bge's instruction for the query side of retrieval; indexed chunks never get it.
 QUERY_PREFIX = "Represent this sentence for searching relevant passages: "
-# Tokens per run (batch size x padded length), with up to CCE_THREADS runs at once. Measured with
-# bge-small int8 on 2 cores: one two-thread run per batch took 24.8 s and 218 MB peak on the fastapi
-# bench at 1024 tokens (bigger budgets only cost memory: 2048/4096/8192 -> 288/392/631 MB); two
-# one-thread runs at once took 22.2 s / 283 MB at 1024 tokens each, and 20.8 s / 210 MB at 512.
-DEFAULT_MAX_BATCH_TOKENS = 512
 # Texts tokenized per encode_batch call: tokenizers' Encoding objects are large, so keep few alive.
 _TOKENIZE_WINDOW = 512
 _KNOWN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -47,23 +44,21 @@ class Embedder:
         self,
         files: ModelFiles,
         threads: int,
-        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
         prepared_root: Path | None = None,
     ) -> None:
         self.model_id = files.model_id
         self._use_lock = threading.Lock()
         self._calls_running = 0
         self._last_used = time.monotonic()
-        self.max_batch_tokens = max_batch_tokens
         self._query_prefix = QUERY_PREFIX if files.model_id == DEFAULT_MODEL_ID else ""
         self._tokenizer = _load_tokenizer(files)
-        pad_id = self._tokenizer.token_to_id("[PAD]")
-        self._pad_id = 0 if pad_id is None else pad_id
 
-        # One thread per run, and up to `threads` runs at once over a document job's batches: a
-        # short query on one thread took 4.0 ms against 6.0 ms on two (waking the second costs more
-        # than it saves), and two one-thread runs side by side embedded documents 16% faster than
-        # one two-thread run (bge-small int8, 2 cores).
+        # One thread per run and up to `threads` runs at once. Measured with bge-small int8 on 2
+        # cores: a query took 4.0 ms on one thread against 6.0 ms on two (waking the second costs
+        # more than it saves). The fastapi bench indexed in 24.8 s at 218 MB peak with one
+        # two-thread run per 1024-token batch, 20.8 s at 210 MB with two one-thread runs at once over
+        # 512-token batches, and 2-5% slower than that with one text per run, which also ranked
+        # better (fastapi MRR 0.812 -> 0.838): vectors no longer shift with their batch.
         self._parallel_runs = threads
         self._session = _open_session(files, prepared_root)
         declared = [i.name for i in self._session.get_inputs()]
@@ -75,12 +70,12 @@ class Embedder:
             )
         self._inputs = declared  # some BERT exports lack token_type_ids: feed only what is declared
         self._output = self._session.get_outputs()[0].name
-        # Not on every run: shrinking after each batch cost 5-10% of throughput.
+        # Not on every run: shrinking after each one cost 5-10% of throughput.
         self._release = ort.RunOptions()
         self._release.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
 
         # One tiny run learns the vector size and checks the output is [batch, seq, dim].
-        probe = self._session.run([self._output], self._feed(self._encode(["probe"])))[0]
+        probe = self._session.run([self._output], self._feed(self._encode(["probe"])[0]))[0]
         if probe.ndim != 3:
             raise CceError(
                 f"the model {files.onnx} returns shape {list(probe.shape)} first; cce needs "
@@ -115,7 +110,7 @@ class Embedder:
         return counts
 
     def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """float32 [len(texts), dim], L2-normalised, in input order; progress(done so far) per batch."""
+        """float32 [len(texts), dim], L2-normalised, in input order; progress(texts done) after each."""
         with self._in_use():
             return self._embed_documents(texts, progress)
 
@@ -124,36 +119,33 @@ class Embedder:
         if not texts:
             return out
         ids = self._encode(texts)
-        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
-        self.tokens_embedded += int(lengths.sum())
-        *bulk, last = _batches(lengths, self.max_batch_tokens)
+        self.tokens_embedded += sum(len(row) for row in ids)
+        # Longest first: the job reaches its peak memory at once, and parallel runs finish together.
+        *bulk, last = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         done = 0
 
-        def run(batch: list[int], release_memory: bool = False) -> np.ndarray:
-            return self._run([ids[i] for i in batch], release_memory)
-
-        def record(batch: list[int], vectors: np.ndarray) -> None:
+        def record(index: int, vector: np.ndarray) -> None:
             nonlocal done
-            out[batch] = vectors
-            done += len(batch)
+            out[index] = vector
+            done += 1
             if progress is not None:
                 progress(done)
 
         if self._parallel_runs > 1 and len(bulk) > 1:
             with ThreadPoolExecutor(self._parallel_runs, thread_name_prefix="cce-embed") as pool:
-                for batch, vectors in zip(bulk, pool.map(run, bulk), strict=True):
-                    record(batch, vectors)
+                for index, vector in zip(bulk, pool.map(lambda i: self._run(ids[i]), bulk), strict=True):
+                    record(index, vector)
         else:
-            for batch in bulk:
-                record(batch, run(batch))
-        # The last (shortest) batch runs alone and hands the memory back: a server stays resident.
-        record(last, run(last, release_memory=True))
+            for index in bulk:
+                record(index, self._run(ids[index]))
+        # The last (shortest) text runs alone and hands the memory back: a server stays resident.
+        record(last, self._run(ids[last], release_memory=True))
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
         """float32 [dim], L2-normalised; the default bge model gets its query instruction first."""
         with self._in_use():
-            return self._run(self._encode([self._query_prefix + text]))[0]
+            return self._run(self._encode([self._query_prefix + text])[0])
 
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
         """Token ids, truncated to max_tokens keeping the closing special token ([SEP])."""
@@ -167,28 +159,23 @@ class Embedder:
                 ids.append(np.asarray(row, dtype=np.int64))
         return ids
 
-    def _feed(self, rows: list[np.ndarray]) -> dict[str, np.ndarray]:
-        width = max(len(row) for row in rows)
-        input_ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
-        attention_mask = np.zeros((len(rows), width), dtype=np.int64)
-        for i, row in enumerate(rows):
-            input_ids[i, : len(row)] = row
-            attention_mask[i, : len(row)] = 1
+    def _feed(self, row: np.ndarray) -> dict[str, np.ndarray]:
+        input_ids = row[np.newaxis, :]
         feed = {
             "input_ids": input_ids,
-            "attention_mask": attention_mask,
+            "attention_mask": np.ones_like(input_ids),
             "token_type_ids": np.zeros_like(input_ids),
         }
         return {name: feed[name] for name in self._inputs}
 
-    def _run(self, rows: list[np.ndarray], release_memory: bool = False) -> np.ndarray:
-        feed = self._feed(rows)
+    def _run(self, row: np.ndarray, release_memory: bool = False) -> np.ndarray:
+        """The L2-normalised CLS vector of one text's token ids."""
+        feed = self._feed(row)
         hidden = self._session.run([self._output], feed, self._release if release_memory else None)[0]
         if release_memory:
             return_free_memory()
-        cls = np.ascontiguousarray(hidden[:, 0, :], dtype=np.float32)  # CLS pooling
-        norms = np.linalg.norm(cls, axis=1, keepdims=True)
-        return cls / np.maximum(norms, 1e-12)
+        cls = hidden[0, 0, :].astype(np.float32)  # CLS pooling
+        return cls / max(float(np.linalg.norm(cls)), 1e-12)
 
 
 def _find_malloc_trim() -> Callable[[int], int] | None:
@@ -210,25 +197,6 @@ def return_free_memory() -> None:
     after trimming)."""
     if _malloc_trim is not None:
         _malloc_trim(0)
-
-
-def _batches(lengths: np.ndarray, budget: int) -> Iterator[list[int]]:
-    """Indices grouped so that count x longest <= budget (a lone text may exceed it).
-
-    Sorted by length to cut padding; longest first, so a job reaches its peak memory in its first
-    run rather than at its end.
-    """
-    batch: list[int] = []
-    width = 0
-    for index in np.argsort(-lengths, kind="stable").tolist():
-        if not batch:
-            width = int(lengths[index])
-        elif (len(batch) + 1) * width > budget:
-            yield batch
-            batch, width = [], int(lengths[index])
-        batch.append(index)
-    if batch:
-        yield batch
 
 
 _FIX = "run `cce model verify`, and `cce model pull` to replace a damaged model"
