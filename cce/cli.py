@@ -8,14 +8,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__, clients
-from .engine import Engine, time_ago
 from .errors import CceError, UsageError
-from .index import Progress
 from .render import ProgressLine, hits_text, to_json
-from .search import MODES
-from .settings import Settings
+from .settings import SEARCH_MODES, Settings
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .index import Progress
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", parents=[common], help="search the index")
     p.add_argument("query", help="what you are looking for: a question, words or an identifier")
     p.add_argument("--top-k", "-k", type=int, default=10, metavar="N", help="number of hits (default 10)")
-    p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode (default hybrid)")
+    p.add_argument("--mode", choices=SEARCH_MODES, default="hybrid", help="retrieval mode (default hybrid)")
     p.add_argument("--json", action="store_true", help="machine-readable results")
 
     p = sub.add_parser("status", parents=[common], help="what is indexed, where, and what changed since")
@@ -93,6 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.load(project, flags=flags)
         for notice in settings.notices:
             print(notice, file=sys.stderr)
+        if args.command == "serve":
+            from .server import serve  # mcp is imported only here; the server makes its Engine
+
+            return serve(settings)
+        from .engine import Engine  # numpy, SQLite, the indexer: after the arguments are known good
+
         return _COMMANDS[args.command](Engine(settings), args)
     except CceError as exc:
         print(f"cce: {exc}", file=sys.stderr)
@@ -159,6 +167,8 @@ def _status(engine: Engine, args: argparse.Namespace) -> int:
     else:
         print(f"index:     {info['files']} files, {info['chunks']} chunks, {info['store_bytes'] / 1e6:.1f} MB")
         print(f"model:     {info['model_id']}")
+        from .engine import time_ago
+
         print(f"last run:  {time_ago(info['last_index_at'])}")
         print(f"changed:   {info['changed_since']} files changed or new, {info['deleted_since']} deleted since")
         skipped = ", ".join(f"{n} {r}" for r, n in info["skipped"].items()) or "none"
@@ -207,12 +217,6 @@ def _model(engine: Engine, args: argparse.Namespace) -> int:
         for name, ok, detail in checks:
             print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}")
     return 0 if checks and all(ok for _, ok, _ in checks) else 1
-
-
-def _serve(engine: Engine, args: argparse.Namespace) -> int:
-    from .server import serve  # mcp is imported only here
-
-    return serve(engine)
 
 
 def _init(engine: Engine, args: argparse.Namespace) -> int:
@@ -296,7 +300,6 @@ _COMMANDS = {
     "status": _status,
     "clear": _clear,
     "model": _model,
-    "serve": _serve,
     "init": _init,
     "mcp-config": _mcp_config,
     "doctor": _doctor,

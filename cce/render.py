@@ -6,8 +6,10 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from .search import Hit
+if TYPE_CHECKING:
+    from .search import Hit
 
 SNIPPET_LINES = 6
 

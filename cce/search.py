@@ -10,10 +10,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .errors import UsageError
+from .settings import SEARCH_MODES as MODES
 from .store import Store, VectorIndex
 from .terms import query_terms
 
-MODES = ("hybrid", "lexical", "vector")
 _IDENTIFIER_QUERY = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)*")
 MAX_TOP_K = 100
 CANDIDATES = 100  # hits taken from each side before fusion

@@ -19,6 +19,7 @@ DEFAULT_MAX_FILE_BYTES = 1_000_000
 DEFAULT_DEBOUNCE_MS = 300
 DEFAULT_MODEL_KEEP_ALIVE_S = 60
 DEFAULT_INDEX_URL = "https://pypi.org/simple"
+SEARCH_MODES = ("hybrid", "lexical", "vector")  # what `cce search --mode` accepts
 
 
 def available_cpus() -> int:
