@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--project-dir", metavar="D", help="the project folder (default: the current one)")
-    common.add_argument("--threads", metavar="N", help="model threads: a positive integer or auto (CCE_THREADS)")
+    common.add_argument("--threads", metavar="N", help="model runs at once: a positive integer or auto (CCE_THREADS)")
     parser = _Parser(
         prog="cce",
         description="Code context engine: index a code base locally and search it by meaning and by name.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from cce.embed import QUERY_PREFIX, Embedder
@@ -257,3 +258,20 @@ def test_parallel_runs_keep_input_order_and_report_progress(tiny_model_dir):
     two = Embedder(tiny_files(tiny_model_dir), threads=2).embed_documents(texts, seen.append)
     assert np.array_equal(two, one)
     assert seen == list(range(1, len(texts) + 1))
+
+
+def test_two_loads_preparing_at_once_both_get_a_whole_copy(tiny_model_dir, tmp_path, tiny):
+    root = tmp_path / "prepared"
+    loaded: list[Embedder] = []
+    threads = [
+        threading.Thread(target=lambda: loaded.append(Embedder(tiny_files(tiny_model_dir), 1, prepared_root=root)))
+        for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(loaded) == 4
+    assert [p.name for p in root.iterdir()] == [f"custom-tiny-onnxruntime-{ort.__version__}"]  # no temp left
+    for embedder in loaded:
+        np.testing.assert_allclose(embedder.embed_query("user cache"), tiny.embed_query("user cache"), atol=1e-6)
