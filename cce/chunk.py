@@ -663,9 +663,11 @@ class _BraceFile:
         return [header, *self._units(opening + 1, end, depth + 1, owner)]
 
     def _name(self, start: int, end: int, depth: int, owner: _Owner) -> tuple[str | None, str]:
+        # From the first line of code: a doc comment of any length comes before the declaration.
+        first = next((i for i in range(start, end + 1) if self.code[i - 1].strip()), start)
         head = "\n".join(
             self.code[i - 1][:_HEAD_CHARS]
-            for i in range(start, min(end, start + _HEAD_LINES - 1) + 1)
+            for i in range(first, min(end, first + _HEAD_LINES - 1) + 1)
             if self.depth[i] == depth
         )
         patterns = self.syntax.decls + (self.syntax.members if owner.in_type else ())

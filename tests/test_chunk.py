@@ -578,6 +578,20 @@ def test_typescript_functions_arrows_classes_and_members() -> None:
     assert holding(chunks, "interface Options").symbol == "Options"
 
 
+def test_a_long_doc_comment_does_not_hide_the_declaration_after_it() -> None:
+    doc = "".join(f"// Line {i} of a long note on how observers are added and kept in order.\n" for i in range(16))
+    jsdoc = "/**\n" + "".join(f" * Step {i}: what the batch does at this point.\n" for i in range(14)) + " */\n"
+    ts = (
+        f"{doc}export function addObserver(observable: IObservable, node: IDerivation) {{\n"
+        "    observable.observers_.add(node)\n}\n\n"
+        f"{jsdoc}export function startBatch() {{\n    globalState.inBatch++\n}}\n"
+    )
+    chunks = chunk_source("core/observable.ts", ts, max_tokens=500)
+    assert_well_formed("core/observable.ts", ts, chunks, 500)
+    assert holding(chunks, "observers_.add(node)").symbol == "addObserver"
+    assert holding(chunks, "inBatch++").symbol == "startBatch"
+
+
 def test_go_receivers_name_methods() -> None:
     chunks = chunk_source("router/router.go", GO, max_tokens=150)
     assert_well_formed("router/router.go", GO, chunks, 150)
