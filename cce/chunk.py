@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -383,6 +383,7 @@ def _blocks(ctx: _Ctx, lo: int, hi: int, symbol: str | None, kind: str, fenced: 
 # ---------------------------------------------------------------- Python
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_PYTHON_BLOCKS = (ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 _LONE_CR = re.compile(r"\r(?!\n)")
 
 
@@ -401,20 +402,40 @@ def _python_segments(ctx: _Ctx, text: str) -> list[_Seg] | None:
 
 def _python_body(ctx: _Ctx, body: list[ast.stmt], lo: int, hi: int, owner: str | None, prev_end: int) -> list[_Seg]:
     anchors: list[_Seg] = []
+    for node, before in _python_definitions(body, prev_end):
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        # Comment lines right above a definition describe it.
+        while start - 1 > before and ctx.lines[start - 2].lstrip().startswith("#"):
+            start -= 1
+        name = f"{owner}.{node.name}" if owner else node.name
+        end = node.end_lineno or node.lineno
+        if isinstance(node, ast.ClassDef):
+            anchors.append(_Seg(start, end, name, "class", _python_class(ctx, node, name)))
+        else:
+            anchors.append(_Seg(start, end, name, "method" if owner else "function"))
+    return _tile(ctx, anchors, lo, hi, owner, "class" if owner else "module")
+
+
+def _python_definitions(body: list[ast.stmt], prev_end: int) -> Iterator[tuple[ast.stmt, int]]:
+    """The definitions of a body, with those inside its if/try/with blocks (a fallback class in
+    `except ImportError:`, a version check), each with the last line of what comes before it."""
     for node in body:
         if isinstance(node, _DEFS):
-            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            # Comment lines right above a definition describe it.
-            while start - 1 > prev_end and ctx.lines[start - 2].lstrip().startswith("#"):
-                start -= 1
-            name = f"{owner}.{node.name}" if owner else node.name
-            end = node.end_lineno or node.lineno
-            if isinstance(node, ast.ClassDef):
-                anchors.append(_Seg(start, end, name, "class", _python_class(ctx, node, name)))
-            else:
-                anchors.append(_Seg(start, end, name, "method" if owner else "function"))
+            yield node, prev_end
+        elif isinstance(node, _PYTHON_BLOCKS):
+            for block in _python_blocks(node):
+                yield from _python_definitions(block, prev_end)
+                prev_end = max([prev_end, *(s.end_lineno or s.lineno for s in block)])
         prev_end = node.end_lineno or node.lineno
-    return _tile(ctx, anchors, lo, hi, owner, "class" if owner else "module")
+
+
+def _python_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
+    if isinstance(node, ast.If):
+        return [node.body, node.orelse]
+    if isinstance(node, (ast.With, ast.AsyncWith)):
+        return [node.body]
+    handlers = [handler.body for handler in node.handlers]  # ast.Try, ast.TryStar
+    return [node.body, *handlers, node.orelse, node.finalbody]
 
 
 def _python_class(ctx: _Ctx, node: ast.ClassDef, name: str) -> Callable[[int, int], list[_Seg]]:

@@ -464,6 +464,27 @@ def test_empty_or_whitespace_gives_no_chunks(path: str, text: str) -> None:
 # ---------------------------------------------------------------- Python
 
 
+def test_python_definitions_inside_if_try_and_with_blocks_are_named() -> None:
+    methods = "".join(
+        f"        @classmethod\n        def {name}(cls, v):\n            log.warning('no email-validator: {name}')\n"
+        f"            return str(v)\n\n"
+        for name in ("validate", "parse", "coerce", "check", "clean", "strip")
+    )
+    source = (
+        "import logging\n\ntry:\n    from pydantic import EmailStr\nexcept ImportError:\n\n"
+        f"    # A stand-in when the extra is missing.\n    class EmailStr(str):\n{methods}\n"
+        "if sys.version_info >= (3, 12):\n    def batched(items, n):\n        return itertools.batched(items, n)\n"
+        "else:\n    def batched(items, n):\n        return [items[i : i + n] for i in range(0, len(items), n)]\n"
+    )
+    chunks = chunk_source("openapi/models.py", source, max_tokens=120)
+    assert_well_formed("openapi/models.py", source, chunks, 120)
+    assert holding(chunks, "class EmailStr(str):").symbol == "EmailStr"
+    assert "# A stand-in when the extra is missing." in holding(chunks, "class EmailStr(str):").text
+    assert (holding(chunks, "def coerce(").symbol, holding(chunks, "def coerce(").kind) == ("EmailStr.coerce", "method")
+    assert holding(chunks, "itertools.batched").symbol == "batched"
+    assert holding(chunks, "range(0, len(items), n)").symbol == "batched"
+
+
 def test_python_definitions_keep_decorators_comments_and_nested_functions() -> None:
     chunks = chunk_source("pkg/mod.py", PY)
     assert_well_formed("pkg/mod.py", PY, chunks)
