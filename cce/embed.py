@@ -211,8 +211,8 @@ def _session_options(level: ort.GraphOptimizationLevel) -> ort.SessionOptions:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = level
-    # Memory patterns pre-plan one block per input shape; every batch has a new shape here, so
-    # they only held memory (measured: -19 MB after runs without them, same speed).
+    # Memory patterns pre-plan one block per input shape; texts come in every length, so they
+    # only held memory (measured: -19 MB after runs without them, same speed).
     options.enable_mem_pattern = False
     return options
 
@@ -221,10 +221,11 @@ def _open_session(files: ModelFiles, prepared_root: Path | None) -> ort.Inferenc
     """A session on the prepared copy of the model where one can be had, else on the model itself.
 
     The prepared copy is the graph ONNX Runtime optimised once, with its weights in a file of their
-    own: ONNX Runtime maps that file instead of copying the weights into the process, so the
-    30,522-row word-embedding table is only read where a token needs it, and the pages are shared
-    by every cce process and reclaimable under memory pressure (measured on bge-small int8: 14 MB
-    less resident per process, same vectors, same speed).
+    own: ONNX Runtime maps that file instead of copying the weights into the process. Measured on
+    bge-small int8: 14 MB less resident after loading, the same vectors and speed, and a reload in
+    0.06 s instead of 0.15 s. Pages of the 30,522-row word-embedding table come in as tokens need
+    them (searches bring back most of those 14 MB), but as file pages: shared by every cce process
+    and reclaimable under memory pressure, where a copy would be private and swapped.
     """
     options = _session_options(ort.GraphOptimizationLevel.ORT_ENABLE_ALL)
     if prepared_root is not None:
