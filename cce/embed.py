@@ -84,8 +84,13 @@ class Embedder:
         self.dim: int = int(probe.shape[2])
         return_free_memory()  # loading parsed and optimised the graph: give those buffers back
 
+    def touch(self) -> None:
+        """Count as used now (see idle_seconds)."""
+        with self._use_lock:
+            self._last_used = time.monotonic()
+
     def idle_seconds(self) -> float | None:
-        """Seconds since the last call ended; None while one runs."""
+        """Seconds since the last call ended (or touch); None while one runs."""
         with self._use_lock:
             return None if self._calls_running else time.monotonic() - self._last_used
 

@@ -30,7 +30,6 @@ class Engine:
         self._lock = threading.RLock()
         self._model: ModelFiles | None = None
         self._embedder = None
-        self._embedder_handed_out = 0.0
         self._store: Store | None = None
         self._searcher: Searcher | None = None
 
@@ -45,13 +44,13 @@ class Engine:
     def embedder(self):
         """The process's one ONNX session, loaded on first use (and again after release_idle_model)."""
         with self._lock:
-            self._embedder_handed_out = time.monotonic()
             if self._embedder is None:
                 from .embed import Embedder  # onnxruntime costs ~0.2 s to import: only when embedding
 
                 self._embedder = Embedder(
                     self.model(), self.settings.threads, prepared_root=prepared_models_dir(self.settings)
                 )
+            self._embedder.touch()  # handed out counts as used: the caller is about to run it
             return self._embedder
 
     @property
@@ -66,9 +65,7 @@ class Engine:
         """
         with self._lock:
             embedder = self._embedder
-            if embedder is None or time.monotonic() - self._embedder_handed_out < keep_alive_s:
-                return False
-            idle = embedder.idle_seconds()  # None while a call is running in another thread
+            idle = None if embedder is None else embedder.idle_seconds()  # None while a call runs
             if idle is None or idle < keep_alive_s:
                 return False
             self._embedder = None

@@ -105,6 +105,11 @@ def run_cce(
     )
 
 
+def start_cce(*args: str, env: dict[str, str], **popen: object) -> subprocess.Popen:
+    """`cce ARGS` started in the background (pipes and the like as for Popen)."""
+    return subprocess.Popen([sys.executable, str(ROOT / "cce.py"), *args], env=env, **popen)
+
+
 def server_pids(project: Path) -> list[int]:
     """Pids of `cce serve` processes serving `project`."""
     pids = []

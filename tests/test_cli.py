@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ROOT, cce_env, make_project, run_cce
+from tests.helpers import ROOT, cce_env, make_project, run_cce, start_cce
 
 
 def index_json(project: Path, env: dict[str, str], *extra: str) -> dict:
@@ -193,10 +193,8 @@ def test_cli_never_imports_mcp_outside_serve(env):
 def test_index_creates_no_child_process(tmp_path, env):
     big = {f"pkg{i // 20}/mod{i}.py": f"def function_{i}(x):\n    return x * {i}\n" * 30 for i in range(150)}
     project = make_project(tmp_path / "big", big)
-    import subprocess
-    import sys
 
-    proc = subprocess.Popen([sys.executable, str(ROOT / "cce.py"), "index", str(project), "--quiet"], env=env)
+    proc = start_cce("index", str(project), "--quiet", env=env)
     children: set[str] = set()
     samples = 0
 
@@ -223,7 +221,6 @@ def test_index_creates_no_child_process(tmp_path, env):
 def test_a_second_writer_waits_for_the_lock_and_says_so(project, env):
     import fcntl
     import subprocess
-    import sys
 
     index_json(project, env)
     store = Path(json.loads(run_cce("status", "--json", env=env, cwd=project).stdout)["store"])
@@ -231,12 +228,8 @@ def test_a_second_writer_waits_for_the_lock_and_says_so(project, env):
     fcntl.flock(fd, fcntl.LOCK_EX)  # this test process is "the other writer"
     os.pwrite(fd, str(os.getpid()).encode().ljust(16), 0)
     try:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "cce.py"), "index", str(project), "--json"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        proc = start_cce(
+            "index", str(project), "--json", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         time.sleep(2.0)
         assert proc.poll() is None, "the second writer did not wait"

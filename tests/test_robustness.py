@@ -20,7 +20,7 @@ import pytest
 from mcp import ClientSession
 
 from cce.store import lock_holder
-from tests.helpers import ROOT, cce_env, make_project, run_cce, server_pids
+from tests.helpers import cce_env, make_project, run_cce, server_pids, start_cce
 from tests.mcp_client import PROBE, status, wait_ready, wait_until, with_server
 
 # ----- helpers ------------------------------------------------------------------------------------
@@ -138,11 +138,8 @@ def test_sigkill_at_20_random_points_never_damages_the_store(tmp_path, tiny_mode
         elif attempt % 5 == 3:
             extra = ["--full"]
         delay = rng.uniform(0.0, longest)
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "cce.py"), "index", str(project), "--quiet", *extra],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+        proc = start_cce(
+            "index", str(project), "--quiet", *extra, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
         try:
             proc.wait(timeout=delay)
@@ -182,12 +179,9 @@ def test_sigkill_of_the_server_while_it_indexes(tmp_path, tiny_model_dir):
     rng = random.Random(7)
     for _ in range(2):
         subprocess.run(["rm", "-rf", str(store)], check=True)
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "cce.py"), "serve", "--project-dir", str(project)],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        quiet = subprocess.DEVNULL
+        proc = start_cce(
+            "serve", "--project-dir", str(project), env=env, stdin=subprocess.PIPE, stdout=quiet, stderr=quiet
         )
         try:
             deadline = time.monotonic() + 30
@@ -501,6 +495,7 @@ def test_hostile_corpus_through_the_watcher(tmp_path, env):
         (["index"], {"CCE_MAX_FILE_SIZE": "0"}, "CCE_MAX_FILE_SIZE"),
         (["index"], {"CCE_DEBOUNCE_MS": "-1"}, "CCE_DEBOUNCE_MS"),
         (["index"], {"CCE_DEBOUNCE_MS": "999999"}, "between 0 and 60000"),
+        (["serve"], {"CCE_MODEL_KEEP_ALIVE": "soon"}, "CCE_MODEL_KEEP_ALIVE=soon"),
         (["index"], {"CCE_OFFLINE": "maybe"}, "CCE_OFFLINE=maybe"),
         (["index"], {"CCE_MODEL_DIR": "/no/such/model/folder"}, "is not a folder"),
         (["index"], {"CCE_MODEL_DIR": "{tmp}"}, "holds no .onnx"),

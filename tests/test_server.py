@@ -16,7 +16,7 @@ import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from tests.helpers import ROOT, cce_env, run_cce, server_pids
+from tests.helpers import ROOT, cce_env, run_cce, server_pids, start_cce
 from tests.mcp_client import (
     search_paths,
     serve_params,
@@ -356,13 +356,8 @@ def test_two_servers_on_one_project_both_work(project, env):
 
 def _start_raw(project: Path, env: dict[str, str]) -> subprocess.Popen:
     """A server driven by hand: initialize answered, so the SDK's loop and our threads are all up."""
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "cce.py"), "serve", "--project-dir", str(project)],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    pipe = subprocess.PIPE
+    proc = start_cce("serve", "--project-dir", str(project), env=env, stdin=pipe, stdout=pipe, stderr=pipe)
     hello = {
         "jsonrpc": "2.0",
         "id": 1,
