@@ -16,6 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import accumulate
 
+# Bumped whenever a change here or in `embedding_text` changes the chunks of an unchanged file: a
+# store made with another version re-chunks every file on its next full index (vectors are reused
+# for chunks whose text is unchanged). 2: a doc comment no longer hides its declaration; Python
+# definitions inside if/try/with are named.
+CHUNKER_VERSION = "2"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.

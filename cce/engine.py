@@ -135,7 +135,13 @@ class Engine:
 
     def _open_store(self) -> Store:
         if self._store is None:
-            self._store = Store.open_existing(self.store_dir)
+            store = Store.open_existing(self.store_dir)
+            if store.lexicon_outdated:
+                # Made by an older cce: its lexical index is rebuilt (a second or two; no re-embedding).
+                model_id = store.meta().get("model_id", "")
+                with writer_lock(self.store_dir):
+                    Store.open_for_writing(self.store_dir, model_id).close()
+            self._store = store
         return self._store
 
     def search(self, query: str, top_k: int = 10, mode: str = "hybrid") -> list[Hit]:

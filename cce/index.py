@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .chunk import chunk_source, embedding_text, language_for
+from .chunk import CHUNKER_VERSION, chunk_source, embedding_text, language_for
 from .files import (
     SKIP_BAD_NAME,
     SKIP_NOT_REGULAR,
@@ -140,6 +140,8 @@ class Indexer:
         listing = self._list(scope, summary.skipped)
         known = self.store.files()
         refused = self.store.skipped_files()
+        # Chunks made by another chunker version: a full run reads every file again.
+        rechunk = paths is None and self.store.meta().get("chunker") != CHUNKER_VERSION
         on_disk = {info.path for info in listing}
         gone = sorted(p for p in {*known, *refused} if _within(p, scope) and p not in on_disk)
         if gone:
@@ -152,7 +154,7 @@ class Indexer:
         todo: list[FileInfo] = []
         for info in listing:
             before = known.get(info.path) or refused.get(info.path)
-            if before and before.size == info.size and before.mtime_ns == info.mtime_ns:
+            if before and before.size == info.size and before.mtime_ns == info.mtime_ns and not rechunk:
                 if info.path in refused:
                     summary.skipped[refused[info.path].hash] += 1  # hash holds the remembered reason
                 else:
@@ -181,7 +183,7 @@ class Indexer:
             if stop is not None and stop.is_set():
                 summary.interrupted = True
                 break
-            self._prepare(info, known, summary, batch)
+            self._prepare(info, known, summary, batch, rechunk)
             if batch.chunks >= BATCH_CHUNKS:
                 self._commit(batch, summary, report)
                 batch = _Batch()
@@ -192,6 +194,8 @@ class Indexer:
         if summary.files_indexed or gone or paths is None:
             with self.store.write() as writer:
                 writer.set_meta("last_index_at", f"{time.time():.3f}")
+                if paths is None and not summary.interrupted:
+                    writer.set_meta("chunker", CHUNKER_VERSION)
                 writer.prune_tombstones()
         report()
         summary.seconds = time.monotonic() - started
@@ -225,7 +229,9 @@ class Indexer:
                 found[rel] = FileInfo(rel, st.st_size, st.st_mtime_ns)
         return sorted(found.values(), key=lambda info: info.path)
 
-    def _prepare(self, info: FileInfo, known: dict[str, FileRecord], summary: IndexSummary, batch: _Batch) -> None:
+    def _prepare(
+        self, info: FileInfo, known: dict[str, FileRecord], summary: IndexSummary, batch: _Batch, rechunk: bool
+    ) -> None:
         """Read one file and decide what the batch does with it."""
         source = read_source(self.root, info, self.max_file_size)
         if isinstance(source, str):
@@ -233,7 +239,7 @@ class Indexer:
             batch.skip.append((info, source))
             return
         before = known.get(source.path)
-        if before is not None and before.hash == source.hash:
+        if before is not None and before.hash == source.hash and not rechunk:
             summary.files_unchanged += 1
             batch.touch.append(FileRecord(source.path, source.hash, source.size, source.mtime_ns))
             return

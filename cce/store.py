@@ -29,6 +29,9 @@ from .errors import CceError
 from .terms import index_terms
 
 FORMAT_VERSION = "1"
+# How chunks_fts is built (tokenizer and cce.terms). A store with another one keeps its vectors and
+# has only its lexical index rebuilt: 1 was FTS5's Porter stemmer, 2 is cce.terms' light stems.
+LEXICON_VERSION = "2"
 DB_NAME = "index.sqlite"
 VECTORS_NAME = "vectors.usearch"
 STAMP_NAME = "vectors.json"
@@ -54,8 +57,15 @@ CREATE INDEX IF NOT EXISTS removed_gen ON removed(gen);
 CREATE TABLE IF NOT EXISTS skips(
     path TEXT PRIMARY KEY, reason TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    body, symbol, path, tokenize = 'porter unicode61 remove_diacritics 2');
+    body, symbol, path, tokenize = 'unicode61 remove_diacritics 2');
 """
+
+_FTS_INSERT = "INSERT INTO chunks_fts(rowid, body, symbol, path) VALUES (?, ?, ?, ?)"
+
+
+def _fts_row(chunk_id: int, text: str, symbol: str | None, path: str) -> tuple[int, str, str, str]:
+    """A chunk's row in chunks_fts: its source, symbol and path as cce.terms terms."""
+    return chunk_id, index_terms(text), index_terms(symbol or ""), index_terms(path)
 
 
 @dataclass(frozen=True)
@@ -180,11 +190,33 @@ class Store:
                     if statement.strip():
                         self._conn.execute(statement)
                 self._conn.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", defaults.items())
+                if self._lexicon() != LEXICON_VERSION:
+                    self._rebuild_lexicon()
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
+
+    def _lexicon(self) -> str:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'lexicon'").fetchone()
+        return row[0] if row else "1"  # stores from before the key were built with Porter
+
+    @property
+    def lexicon_outdated(self) -> bool:
+        """True for a store of this format whose lexical index an older cce built: opening it for
+        writing brings it up to date."""
+        meta = self.meta()
+        return meta.get("format") == FORMAT_VERSION and meta.get("lexicon") != LEXICON_VERSION
+
+    def _rebuild_lexicon(self) -> None:
+        """Remake chunks_fts from the chunks with this cce's tokenizer and terms (inside _create's
+        transaction). Vectors stay: no chunk is embedded again."""
+        self._conn.execute("DROP TABLE IF EXISTS chunks_fts")
+        self._conn.execute(next(s for s in _SCHEMA.split(";") if "chunks_fts USING" in s))
+        rows = self._conn.execute("SELECT c.id, c.text, c.symbol, c.path FROM chunks c")
+        self._conn.executemany(_FTS_INSERT, (_fts_row(*row) for row in rows))
+        self._conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('lexicon', ?)", (LEXICON_VERSION,))
 
     def _check_health(self) -> bool:
         """False for an empty database (no tables yet); CceError when it is damaged."""
@@ -379,10 +411,7 @@ class Writer:
                 (c.id, record.path, c.start, c.end, c.symbol, c.kind, c.lang, c.text, c.hash, self.gen, vector),
             )
             self._conn.execute("DELETE FROM chunks_fts WHERE rowid = ?", (c.id,))
-            self._conn.execute(
-                "INSERT INTO chunks_fts(rowid, body, symbol, path) VALUES (?, ?, ?, ?)",
-                (c.id, index_terms(c.text), index_terms(c.symbol or ""), index_terms(record.path)),
-            )
+            self._conn.execute(_FTS_INSERT, _fts_row(c.id, c.text, c.symbol, record.path))
         self._conn.execute(
             "INSERT OR REPLACE INTO files(path, hash, size, mtime_ns, lang, redactions) VALUES (?,?,?,?,?,?)",
             (record.path, record.hash, record.size, record.mtime_ns, lang, redactions),

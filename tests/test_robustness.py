@@ -282,6 +282,50 @@ def test_store_of_another_format_is_refused_by_search_and_rebuilt_by_index(tmp_p
     assert run_cce("search", "token", env=env, cwd=project).returncode == 0
 
 
+def test_store_from_an_older_lexicon_gets_its_lexical_index_rebuilt_and_keeps_its_vectors(tmp_path, env):
+    project = make_project(tmp_path / "proj")
+    index_ok(project, env)
+    store = store_dir(env, project)
+    conn = sqlite3.connect(store / "index.sqlite")
+    with conn:  # as cce 0.1 left it: FTS5's Porter tokenizer, no `lexicon` key
+        conn.execute("DROP TABLE chunks_fts")
+        conn.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(body, symbol, path, tokenize = 'porter unicode61')")
+        conn.execute("INSERT INTO chunks_fts(rowid, body, symbol, path) SELECT id, text, symbol, path FROM chunks")
+        conn.execute("DELETE FROM meta WHERE key = 'lexicon'")
+    vectors = dict(conn.execute("SELECT id, vector FROM chunks"))
+    conn.close()
+
+    result = run_cce("search", "hashed passwords", "--mode", "lexical", "--json", env=env, cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["hits"][0]["path"] == "app/auth.py"
+    snapshot(store)  # one FTS row per chunk
+    conn = sqlite3.connect(store / "index.sqlite")
+    assert dict(conn.execute("SELECT key, value FROM meta"))["lexicon"] == "2"
+    fts_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()[0]
+    assert "porter" not in fts_sql
+    assert dict(conn.execute("SELECT id, vector FROM chunks")) == vectors  # nothing embedded again
+    assert conn.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'hash'").fetchone()[0] > 0
+    conn.close()
+
+
+def test_chunks_of_an_older_chunker_are_remade_on_the_next_full_index_reusing_vectors(tmp_path, env):
+    from cce.chunk import CHUNKER_VERSION
+
+    project = make_project(tmp_path / "proj")
+    first = index_ok(project, env)
+    store = store_dir(env, project)
+    before = snapshot(store)
+    _set_meta(store, "chunker", "1")
+    assert index_ok(project, env, "--path", "app")["files_indexed"] == 0  # a partial run leaves it
+    summary = index_ok(project, env)
+    assert summary["files_indexed"] == first["files_indexed"] and summary["chunks_embedded"] == 0
+    assert snapshot(store) == before
+    conn = sqlite3.connect(store / "index.sqlite")
+    assert dict(conn.execute("SELECT key, value FROM meta"))["chunker"] == CHUNKER_VERSION
+    conn.close()
+    assert index_ok(project, env)["files_indexed"] == 0
+
+
 def test_store_of_another_model_is_refused_by_search_and_rebuilt_by_index(tmp_path, env):
     from tests.tinymodel import build_tiny_model
 
