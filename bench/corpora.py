@@ -78,4 +78,13 @@ CORPORA = {
         "usr/share/gocode/src/github.com/go-chi/chi",
         QUERIES / "chi.json",
     ),
+    # Rust: Debian's crate packages install the crate's source under /usr/share/cargo/registry.
+    "regex-syntax": Corpus(
+        "regex-syntax",
+        "debian",
+        "librust-regex-syntax-dev",
+        "0.6.27-1",
+        "usr/share/cargo/registry/regex-syntax-0.6.27",
+        QUERIES / "regex-syntax.json",
+    ),
 }

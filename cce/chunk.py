@@ -19,8 +19,8 @@ from itertools import accumulate
 # Bumped whenever a change here or in `embedding_text` changes the chunks of an unchanged file: a
 # store made with another version re-chunks every file on its next full index (vectors are reused
 # for chunks whose text is unchanged). 2: a doc comment no longer hides its declaration; Python
-# definitions inside if/try/with are named.
-CHUNKER_VERSION = "2"
+# definitions inside if/try/with are named. 3: items of a Rust module are named by module path.
+CHUNKER_VERSION = "3"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -677,7 +677,10 @@ class _BraceFile:
         if kind in ("function", "method", "macro"):
             return _Seg(start, end, symbol, kind)  # a long body is cut into windows, not statements
         in_type = kind in _TYPE_KINDS
-        inner = _Owner(symbol if in_type else owner.qual, symbol, kind, in_type)
+        # Rust names items by module path, and its unit tests live in an inline `mod tests`: naming
+        # them `tests.x` keeps them apart from the code they test (search counts them as tests).
+        qualifies = in_type or (kind == "module" and self.ctx.lang == "rust")
+        inner = _Owner(symbol if qualifies else owner.qual, symbol, kind, in_type)
         return _Seg(start, end, symbol, kind, lambda s, e: self._members(s, e, depth, inner))
 
     def _members(self, start: int, end: int, depth: int, owner: _Owner) -> list[_Seg]:
@@ -713,8 +716,8 @@ class _BraceFile:
             name = f"{groups['recv']}.{name}"
         elif owner.qual:
             name = f"{owner.qual}.{name}"
-        if kind == "function" and "." in name:
-            kind = "method"  # Go receivers, C++ Class::method, members of a type
+        if kind == "function" and "." in name and not (owner.kind == "module" and owner.symbol):
+            kind = "method"  # Go receivers, C++ Class::method, members of a type (not of a Rust module)
         return name, _KIND_NAMES.get(kind, kind)
 
 

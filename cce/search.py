@@ -33,6 +33,8 @@ _SUPPORTING_PATH = re.compile(
     r"|(?:^|/)(?:test_[^/]*|[^/]*_test\.[^/.]+|[^/]*\.(?:test|spec)\.[^/.]+|[^/]*_spec\.rb|conftest\.py"
     r"|[^/]*Tests?\.(?:java|kt|cs|scala))$"
 )
+# Unit tests inside a source file: Rust's `mod tests` (the chunker names its items `tests.x`).
+_TEST_MODULE_SYMBOL = re.compile(r"^tests?(?:\.|$)")
 _ASKS_FOR_SUPPORTING = re.compile(r"\b(?:tests?|testing|tested|specs?|examples?|fixtures?)\b", re.IGNORECASE)
 _DEFINITION_WORD = r"(?:class|function|method|struct|type|interface|module|object|instance|constructor)\b"
 # BM25 column weights: body, symbol, path. A term in a symbol name or the path says more than one in the body.
@@ -147,7 +149,12 @@ class Searcher:
         by_file: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for cid, score in candidates:
             if cid in chunks:  # a chunk removed since the vector index was synced is skipped
+                symbol = chunks[cid].symbol
+                if demote_supporting and symbol and _TEST_MODULE_SYMBOL.match(symbol):
+                    score *= SUPPORTING_FILE_WEIGHT
                 by_file[chunks[cid].path].append((cid, score))
+        for scored in by_file.values():
+            scored.sort(key=lambda item: -item[1])
         file_score = {p: s[0][1] + FILE_SUPPORT * sum(x for _, x in s[1:3]) for p, s in by_file.items()}
         if demote_supporting:
             for path in file_score:

@@ -639,6 +639,21 @@ def test_rust_impl_members_and_raw_strings() -> None:
     assert [(c.symbol, c.kind) for c in chunk_source("shape.rs", trait)] == [("Shape", "trait")]
 
 
+def test_rust_inline_test_module_members_are_named_by_module_path() -> None:
+    body = "".join(
+        f"    #[test]\n    fn parses_case_{i}() {{\n        let parsed = parse(\"{i}\");\n"
+        f"        assert_eq!(parsed.len(), {i});\n        assert!(parsed.is_valid());\n    }}\n\n"
+        for i in range(6)
+    )
+    source = "pub fn parse(text: &str) -> Vec<u8> {\n    text.bytes().collect()\n}\n\n"
+    source += f"#[cfg(test)]\nmod tests {{\n    use super::*;\n\n{body}}}\n"
+    chunks = chunk_source("src/parse.rs", source, max_tokens=100)
+    assert_well_formed("src/parse.rs", source, chunks, 100)
+    assert (holding(chunks, "pub fn parse(").symbol, holding(chunks, "pub fn parse(").kind) == ("parse", "function")
+    case = holding(chunks, "fn parses_case_3(")
+    assert (case.symbol, case.kind) == ("tests.parses_case_3", "function")
+
+
 def test_java_class_splits_into_members() -> None:
     chunks = chunk_source("shop/Shop.java", JAVA, max_tokens=120)
     assert_well_formed("shop/Shop.java", JAVA, chunks, 120)
