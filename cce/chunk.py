@@ -20,7 +20,8 @@ from itertools import accumulate
 # store made with another version re-chunks every file on its next full index (vectors are reused
 # for chunks whose text is unchanged). 2: a doc comment no longer hides its declaration; Python
 # definitions inside if/try/with are named. 3: items of a Rust module are named by module path.
-CHUNKER_VERSION = "3"
+# 4: Ruby, Lua, Elixir and Julia chunked by definition.
+CHUNKER_VERSION = "4"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -198,6 +199,8 @@ def _segments(ctx: _Ctx, text: str) -> tuple[list[_Seg], int]:
             return segs, MERGE_TOKENS
     elif ctx.lang in _BRACE_SYNTAX:
         return _BraceFile(ctx, text, _BRACE_SYNTAX[ctx.lang]).segments(), MERGE_TOKENS
+    elif ctx.lang in _END_DECLS:
+        return _end_segments(ctx), MERGE_TOKENS
     elif ctx.lang == "markdown":
         return _markdown_segments(ctx), MERGE_TOKENS
     # Plain blank-line blocks regroup like prose.
@@ -731,6 +734,109 @@ def _plausible(match: re.Match[str], in_type: bool) -> bool:
     # Outside a type a function has a return type in front (or is Class::method): a bare `f(...)`
     # at file level is a call, such as a macro invocation.
     return bool(words) or in_type or "::" in match["name"]
+
+
+# ---------------------------------------------------------------- `end` languages
+
+# Ruby, Lua, Elixir and Julia close blocks with `end`, and their code is indented by convention: a
+# definition runs from its line to the first later line indented no deeper (its `end`, included).
+# A file indented against convention still chunks: its definitions just come out shorter.
+_RUBY_DECLS = (
+    re.compile(r"^\s*(?:(?:private|protected|public|module_function)\s+)?def\s+(?P<name>(?:self\.)?[^\s(;]+)"),
+    re.compile(r"^\s*(?P<kind>class|module)\s+(?P<name>[A-Z][\w:]*)"),
+)
+_LUA_DECLS = (
+    re.compile(r"^\s*(?:local\s+)?function\s+(?P<name>[\w.:]+)"),
+    re.compile(r"^\s*(?:local\s+)?(?P<name>[\w.:]+)\s*=\s*function\b"),
+)
+_ELIXIR_DECLS = (
+    re.compile(r"^\s*(?:defmacrop?|defp?|defguardp?|defdelegate)\s+(?P<name>[\w?!]+)"),
+    re.compile(r"^\s*(?P<kind>defmodule|defprotocol|defimpl)\s+(?P<name>[\w.]+)"),
+)
+_JULIA_DECLS = (
+    re.compile(r"^\s*(?:function|macro)\s+(?P<name>[\w.!]+)"),
+    re.compile(r"^\s*(?P<kind>module|baremodule|(?:mutable\s+)?struct|abstract\s+type)\s+(?P<name>\w+)"),
+)
+_END_DECLS = {"ruby": _RUBY_DECLS, "lua": _LUA_DECLS, "elixir": _ELIXIR_DECLS, "julia": _JULIA_DECLS}
+_END_KINDS = {"defmodule": "module", "defprotocol": "interface", "defimpl": "impl", "baremodule": "module"}
+_END_CONTAINERS = frozenset({"class", "module", "interface", "impl", "struct"})
+# Lines at a definition's own depth that go on with it rather than close it.
+_END_CONTINUES = re.compile(r"\s*(?:rescue|ensure|else|elsif|when|catch|after)\b")
+# Lines above a definition that describe it: comments, and Elixir's @doc/@spec attributes.
+_END_COMMENT = {"ruby": "#", "elixir": ("#", "@"), "julia": "#", "lua": "--"}
+
+
+def _end_segments(ctx: _Ctx) -> list[_Seg]:
+    return _end_body(ctx, 1, len(ctx.lines), None, "module", 1)
+
+
+def _end_body(ctx: _Ctx, lo: int, hi: int, owner: str | None, owner_kind: str, scan_from: int) -> list[_Seg]:
+    """lo..hi tiled around the definitions found from `scan_from` on (the shallowest ones: each
+    takes its own members along)."""
+    anchors: list[_Seg] = []
+    i = scan_from
+    while i <= hi:
+        found = _end_declaration(ctx, i)
+        if found is None:
+            i += 1
+            continue
+        name, kind = found
+        end = _end_of_block(ctx, i, hi)
+        # Comment lines right above a definition describe it.
+        start, floor = i, anchors[-1].end + 1 if anchors else scan_from
+        while start > floor and ctx.lines[start - 2].lstrip().startswith(_END_COMMENT[ctx.lang]):
+            start -= 1
+        symbol = f"{owner}.{name}" if owner else name
+        if kind in _END_CONTAINERS:
+            anchors.append(_Seg(start, end, symbol, kind, _end_members(ctx, i, symbol, kind)))
+        else:
+            anchors.append(_Seg(start, end, symbol, "method" if owner else "function"))
+        i = end + 1
+    # The `end` lines closing the enclosing blocks join the last definition, not a chunk of their own.
+    if anchors and all(ctx.lines[k - 1].strip() in ("", "end") for k in range(anchors[-1].end + 1, hi + 1)):
+        anchors[-1].end = hi
+    # A block holding nothing but one definition (`module Rack` around `class Deflater`) adds its
+    # opening lines to that definition rather than making a chunk of them.
+    only = anchors[0] if len(anchors) == 1 and owner else None
+    if only and only.split and all(not ctx.lines[k - 1].strip() for k in range(scan_from, only.start)):
+        return only.split(lo, only.end)
+    return _tile(ctx, anchors, lo, hi, owner, owner_kind)
+
+
+def _end_declaration(ctx: _Ctx, line: int) -> tuple[str, str] | None:
+    text = ctx.lines[line - 1][:_HEAD_CHARS]
+    for pattern in _END_DECLS[ctx.lang]:
+        match = pattern.match(text)
+        if match:
+            kind = " ".join((match.groupdict().get("kind") or "function").split()).removeprefix("mutable ")
+            name = match["name"].removeprefix("self.").replace("::", ".").replace(":", ".")
+            return name, _END_KINDS.get(kind, kind)
+    return None
+
+
+def _end_of_block(ctx: _Ctx, line: int, hi: int) -> int:
+    """The last line of the block opened at `line`: the first later line indented no deeper
+    (included when it closes the block), blank lines before it left out."""
+    depth = _indent(ctx.lines[line - 1])
+    last = line
+    for k in range(line + 1, hi + 1):
+        text = ctx.lines[k - 1]
+        if not text.strip():
+            continue
+        if _indent(text) > depth or _END_CONTINUES.match(text[depth:]):
+            last = k
+            continue
+        return k if text.strip().startswith("end") else last
+    return last
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _end_members(ctx: _Ctx, opening: int, symbol: str, kind: str) -> Callable[[int, int], list[_Seg]]:
+    # The lines before the first member (the declaration, includes, attributes) become the header.
+    return lambda start, end: _end_body(ctx, start, end, symbol, kind, opening + 1)
 
 
 # ---------------------------------------------------------------- Markdown

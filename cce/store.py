@@ -397,12 +397,13 @@ class Writer:
         self.gen = gen
 
     def replace_file(self, record: FileRecord, lang: str, redactions: int, chunks: list[NewChunk]) -> None:
-        """Make the store hold exactly `chunks` for this file; unchanged chunk ids are left alone."""
-        old = {r[0] for r in self._conn.execute("SELECT id FROM chunks WHERE path = ?", (record.path,))}
+        """Make the store hold exactly `chunks` for this file; unchanged chunks are left alone."""
+        old = dict(self._conn.execute("SELECT id, hash FROM chunks WHERE path = ?", (record.path,)))
         new_ids = {c.id for c in chunks}
-        self._delete_chunks(old - new_ids)
+        self._delete_chunks(set(old) - new_ids)
         for c in chunks:
-            if c.id in old:
+            # Same place and source but another hash: the chunker named it anew (symbol, kind).
+            if old.get(c.id) == c.hash:
                 continue
             vector = np.asarray(c.vector, dtype=np.float16).tobytes()
             self._conn.execute(

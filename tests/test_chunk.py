@@ -654,6 +654,133 @@ def test_rust_inline_test_module_members_are_named_by_module_path() -> None:
     assert (case.symbol, case.kind) == ("tests.parses_case_3", "function")
 
 
+RUBY = """# frozen_string_literal: true
+
+require "zlib"
+
+module Rack
+  # Compresses responses.
+  # Second line.
+  class Deflater
+    include Helpers
+
+    def initialize(app, options = {})
+      @app = app
+    end
+
+    def call(env)
+      status, headers, body = @app.call(env)
+      body
+    rescue Zlib::Error => e
+      raise
+    ensure
+      close
+    end
+
+    def self.build(x) = new(x)
+
+    def empty?; true; end
+
+    private
+
+    # Writes one chunk.
+    def write(data)
+      @writer.call(data)
+    end
+
+    class GzipStream
+      def each
+        yield 1
+      end
+    end
+  end
+end
+"""
+LUA = """-- Utilities.
+local M = {}
+
+-- Joins two paths.
+function M.join(a, b)
+  if b == nil then
+    return a
+  end
+  return a .. "/" .. b
+end
+
+local function trim(s)
+  return (s:gsub("^%s+", ""))
+end
+
+M.split = function(s, sep)
+  local out = {}
+  for part in s:gmatch("[^" .. sep .. "]+") do
+    out[#out + 1] = part
+  end
+  return out
+end
+
+return M
+"""
+ELIXIR = '''defmodule Router do
+  @moduledoc """
+  A DSL to define a routing algorithm.
+  """
+
+  @doc "Dispatches the connection."
+  def dispatch(conn, opts) do
+    case conn.private do
+      %{plug_route: {_, fun}} -> fun.(conn, opts)
+      _ -> conn
+    end
+  end
+
+  def match_path(conn), do: conn.path_info
+
+  defp build_path(segments) do
+    Enum.join(segments, "/")
+  end
+
+  defmacro get(path, options) do
+    quote do: compile(:get, unquote(path), unquote(options))
+  end
+end
+'''
+
+
+def test_ruby_definitions_are_named_through_modules_and_classes() -> None:
+    chunks = chunk_source("lib/rack/deflater.rb", RUBY, max_tokens=60)
+    assert_well_formed("lib/rack/deflater.rb", RUBY, chunks, 60)
+    named = {(c.symbol, c.kind) for c in chunks}
+    # `module Rack` holds only the class: its line heads the class's chunk, not a chunk of its own.
+    assert holding(chunks, "module Rack") is holding(chunks, "class Deflater")
+    assert holding(chunks, "class Deflater").symbol == "Rack.Deflater"
+    call = holding(chunks, "def call(env)")
+    assert (call.symbol, call.kind) == ("Rack.Deflater.call", "method")
+    # rescue/ensure go on with the method: its windows run to its `end`
+    assert next(c for c in chunks if "close" in c.text).symbol == "Rack.Deflater.call"
+    assert "# Writes one chunk." in holding(chunks, "def write(").text
+    assert holding(chunks, "def write(").symbol == "Rack.Deflater.write"
+    assert ("Rack.Deflater.build", "method") in named  # def self.build
+    # The closing `end` lines join the last definition rather than make a chunk of their own.
+    assert chunks[-1].end == len(RUBY.splitlines()) and "def each" in chunks[-1].text
+
+
+def test_lua_and_elixir_definitions_are_named() -> None:
+    chunks = chunk_source("util.lua", LUA, max_tokens=80)
+    assert_well_formed("util.lua", LUA, chunks, 80)
+    join = holding(chunks, "function M.join")
+    assert (join.symbol, join.kind) == ("M.join", "function") and "-- Joins two paths." in join.text
+    assert holding(chunks, "local function trim").symbol == "trim"
+    assert holding(chunks, "M.split = function").symbol == "M.split"
+    chunks = chunk_source("lib/plug/router.ex", ELIXIR, max_tokens=60)
+    assert_well_formed("lib/plug/router.ex", ELIXIR, chunks, 60)
+    dispatch = holding(chunks, "def dispatch(")
+    assert (dispatch.symbol, dispatch.kind) == ("Router.dispatch", "method")
+    assert '@doc "Dispatches the connection."' in dispatch.text
+    assert holding(chunks, "defp build_path").symbol == "Router.build_path"
+    assert holding(chunks, "defmacro get").symbol == "Router.get"
+
+
 def test_java_class_splits_into_members() -> None:
     chunks = chunk_source("shop/Shop.java", JAVA, max_tokens=120)
     assert_well_formed("shop/Shop.java", JAVA, chunks, 120)
@@ -892,9 +1019,11 @@ GARBAGE_PIECES = [
     "{", "}", "(", ")", '"', "'", "`", "/*", "*/", "//", "#", "\n", "\n\n", "  ", "\t", "\\", "${",
     'r#"', '"#', '"""', "def f():", "class A:", "fn x() {", "func (r *R) M() {", "function g() {",
     "# Title\n", "```\n", "@deco\n", "x = 1;", "\r", "\u00e9", "\u4e2d", "\x00", "=" * 40,
+    "def m\n", "  def n(x)\n", "class K\n", "module M\n", "end\n", "  end\n", "rescue\n", "-- c\n",
+    "function M.f()\n", "defmodule X do\n", "@doc \"d\"\n",
 ]  # fmt: skip
 LANG_PATHS = ["f.py", "f.js", "f.ts", "f.go", "f.rs", "f.java", "f.c", "f.cpp", "f.cs", "f.php"]
-LANG_PATHS += ["f.kt", "f.swift", "f.scala", "f.dart", "f.md", "f.txt", "f.json"]
+LANG_PATHS += ["f.kt", "f.swift", "f.scala", "f.dart", "f.rb", "f.lua", "f.ex", "f.jl", "f.md", "f.txt", "f.json"]
 
 
 @pytest.mark.parametrize("path", LANG_PATHS)

@@ -315,12 +315,19 @@ def test_chunks_of_an_older_chunker_are_remade_on_the_next_full_index_reusing_ve
     first = index_ok(project, env)
     store = store_dir(env, project)
     before = snapshot(store)
+    conn = sqlite3.connect(store / "index.sqlite")
+    with conn:  # as an older chunker left it: the same lines and source, but nameless
+        cid = conn.execute("SELECT id FROM chunks WHERE symbol = 'hash_password'").fetchone()[0]
+        conn.execute("UPDATE chunks SET symbol = NULL, kind = 'block', hash = 'old' WHERE id = ?", (cid,))
+    conn.close()
     _set_meta(store, "chunker", "1")
     assert index_ok(project, env, "--path", "app")["files_indexed"] == 0  # a partial run leaves it
     summary = index_ok(project, env)
-    assert summary["files_indexed"] == first["files_indexed"] and summary["chunks_embedded"] == 0
+    assert summary["files_indexed"] == first["files_indexed"] and summary["chunks_embedded"] == 1
     assert snapshot(store) == before
     conn = sqlite3.connect(store / "index.sqlite")
+    renamed = conn.execute("SELECT symbol, kind FROM chunks WHERE id = ?", (cid,)).fetchone()
+    assert renamed == ("hash_password", "function")
     assert dict(conn.execute("SELECT key, value FROM meta"))["chunker"] == CHUNKER_VERSION
     conn.close()
     assert index_ok(project, env)["files_indexed"] == 0
