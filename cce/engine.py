@@ -138,9 +138,11 @@ class Engine:
             store = Store.open_existing(self.store_dir)
             if store.lexicon_outdated:
                 # Made by an older cce: its lexical index is rebuilt (a second or two; no re-embedding).
-                model_id = store.meta().get("model_id", "")
-                with writer_lock(self.store_dir):
-                    Store.open_for_writing(self.store_dir, model_id).close()
+                # Never wait for the lock here: its holder may be this process's indexer, which needs
+                # self._lock to proceed; a writer opening the store updates the index the same way.
+                with writer_lock(self.store_dir, wait=False) as held:
+                    if held:
+                        Store.open_for_writing(self.store_dir, store.meta().get("model_id", "")).close()
             self._store = store
         return self._store
 

@@ -344,8 +344,11 @@ def ensure_store_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def writer_lock(directory: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold a store's cross-process writer lock (flock); waits, saying so, when another holds it."""
+def writer_lock(
+    directory: Path, on_wait: Callable[[str], None] | None = None, wait: bool = True
+) -> Iterator[bool]:
+    """Hold a store's cross-process writer lock (flock); waits, saying so, when another holds it.
+    With wait=False it gives False at once instead of waiting (and holds nothing)."""
     ensure_store_dir(directory)
     fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -354,13 +357,16 @@ def writer_lock(directory: Path, on_wait: Callable[[str], None] | None = None) -
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
+            if not wait:
+                yield False
+                return
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             if on_wait:
                 on_wait(f"cce: another cce process (pid {holder}) is writing this index; waiting for it")
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
+        yield True
     finally:
         os.close(fd)  # closing releases the flock
 

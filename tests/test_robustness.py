@@ -19,7 +19,8 @@ import anyio
 import pytest
 from mcp import ClientSession
 
-from cce.store import lock_holder
+from cce.chunk import CHUNKER_VERSION
+from cce.store import lock_holder, writer_lock
 from tests.helpers import cce_env, make_project, run_cce, server_pids, start_cce
 from tests.mcp_client import PROBE, status, wait_ready, wait_until, with_server
 
@@ -282,18 +283,31 @@ def test_store_of_another_format_is_refused_by_search_and_rebuilt_by_index(tmp_p
     assert run_cce("search", "token", env=env, cwd=project).returncode == 0
 
 
+def _as_left_by_cce_0_1(store: Path) -> None:
+    """Make the store as cce 0.1 left it: FTS5's Porter tokenizer, no `lexicon` or `chunker` key."""
+    conn = sqlite3.connect(store / "index.sqlite")
+    with conn:
+        conn.execute("DROP TABLE chunks_fts")
+        conn.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(body, symbol, path, tokenize = 'porter unicode61')")
+        conn.execute("INSERT INTO chunks_fts(rowid, body, symbol, path) SELECT id, text, symbol, path FROM chunks")
+        conn.execute("DELETE FROM meta WHERE key IN ('lexicon', 'chunker')")
+    conn.close()
+
+
 def test_store_from_an_older_lexicon_gets_its_lexical_index_rebuilt_and_keeps_its_vectors(tmp_path, env):
     project = make_project(tmp_path / "proj")
     index_ok(project, env)
     store = store_dir(env, project)
+    _as_left_by_cce_0_1(store)
     conn = sqlite3.connect(store / "index.sqlite")
-    with conn:  # as cce 0.1 left it: FTS5's Porter tokenizer, no `lexicon` key
-        conn.execute("DROP TABLE chunks_fts")
-        conn.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(body, symbol, path, tokenize = 'porter unicode61')")
-        conn.execute("INSERT INTO chunks_fts(rowid, body, symbol, path) SELECT id, text, symbol, path FROM chunks")
-        conn.execute("DELETE FROM meta WHERE key = 'lexicon'")
     vectors = dict(conn.execute("SELECT id, vector FROM chunks"))
     conn.close()
+
+    with writer_lock(store):  # a writer at work: search answers at once and leaves the update to it
+        busy = run_cce("search", "hashed passwords", "--mode", "lexical", "--json", env=env, cwd=project)
+    assert busy.returncode == 0, busy.stderr
+    assert json.loads(busy.stdout)["hits"][0]["path"] == "app/auth.py"  # Porter still stems the query
+    assert "lexicon" not in dict(sqlite3.connect(store / "index.sqlite").execute("SELECT key, value FROM meta"))
 
     result = run_cce("search", "hashed passwords", "--mode", "lexical", "--json", env=env, cwd=project)
     assert result.returncode == 0, result.stderr
@@ -308,9 +322,27 @@ def test_store_from_an_older_lexicon_gets_its_lexical_index_rebuilt_and_keeps_it
     conn.close()
 
 
-def test_chunks_of_an_older_chunker_are_remade_on_the_next_full_index_reusing_vectors(tmp_path, env):
-    from cce.chunk import CHUNKER_VERSION
+def test_a_server_on_a_store_from_an_older_cce_searches_it_and_brings_it_up_to_date(tmp_path, env):
+    # The lexical index is rebuilt when the server opens the store; the catch-up re-chunks every file.
+    project = make_project(tmp_path / "proj")
+    index_ok(project, env)
+    store = store_dir(env, project)
+    _as_left_by_cce_0_1(store)
 
+    async def scenario(session: ClientSession) -> None:
+        with anyio.fail_after(30):
+            result = await session.call_tool("context_search", {"query": "hashed passwords", "top_k": 3})
+        assert not result.is_error and result.structured_content["hits"][0]["path"] == "app/auth.py"
+        await wait_ready(session)
+        conn = sqlite3.connect(store / "index.sqlite")
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        conn.close()
+        assert meta["lexicon"] == "2" and meta["chunker"] == CHUNKER_VERSION
+
+    with_server(project, env, scenario)
+
+
+def test_chunks_of_an_older_chunker_are_remade_on_the_next_full_index_reusing_vectors(tmp_path, env):
     project = make_project(tmp_path / "proj")
     first = index_ok(project, env)
     store = store_dir(env, project)
