@@ -69,6 +69,22 @@ def test_tests_rank_below_the_code_they_exercise(build, mode):
     assert top_files(engine, "Which tests check that trailing slashes are stripped?", mode)[0] == "tests/test_parser.py"
 
 
+README = """# Router
+
+Trailing slashes are stripped from the path before routes match, so `/users/` and `/users` reach
+the same handler: the path is cleaned once, trailing slashes stripped, then matched.
+"""
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_docs_rank_below_the_code_they_describe(build, mode):
+    files = {"parser.py": PARSER, "README.md": README, "LICENSE": "Trailing slashes stripped path " * 20}
+    engine = build("router", {**files, **FILLER})
+    found = top_files(engine, "How are trailing slashes stripped from the path?", mode)
+    assert found[0] == "parser.py" and set(found[1:3]) == {"README.md", "LICENSE"}
+    assert top_files(engine, "What does the readme say about trailing slashes being stripped?", mode)[0] == "README.md"
+
+
 def test_the_projects_own_name_does_not_pull_towards_its_namesake(build, mode="hybrid"):
     engine = build("widgetry", {"core.py": CORE, "dates.py": DATES, **FILLER})
     assert top_files(engine, "How does Widgetry parse a date?", mode)[0] == "dates.py"
