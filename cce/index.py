@@ -54,12 +54,14 @@ class IndexSummary:
     skipped: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     interrupted: bool = False
+    rechunked: bool = False  # every file chunked anew: the store's chunks came from another chunker version
 
     def line(self) -> str:
         skipped = ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items())) or "none"
         verb = "interrupted after" if self.interrupted else "indexed"
+        changed = "all chunked anew for this cce" if self.rechunked else f"{self.files_indexed} changed"
         return (
-            f"cce: {verb} {self.files_total} files ({self.files_indexed} changed, {self.files_removed} removed): "
+            f"cce: {verb} {self.files_total} files ({changed}, {self.files_removed} removed): "
             f"{self.chunks_embedded} chunks embedded, {self.chunks_reused} reused; skipped: {skipped}; "
             f"{self.seconds:.1f} s"
         )
@@ -76,6 +78,7 @@ class IndexSummary:
             "skipped": dict(sorted(self.skipped.items())),
             "seconds": round(self.seconds, 3),
             "interrupted": self.interrupted,
+            "rechunked": self.rechunked,
         }
 
 
@@ -141,7 +144,8 @@ class Indexer:
         known = self.store.files()
         refused = self.store.skipped_files()
         # Chunks made by another chunker version: a full run reads every file again.
-        rechunk = paths is None and self.store.meta().get("chunker") != CHUNKER_VERSION
+        rechunk = bool(paths is None and known and self.store.meta().get("chunker") != CHUNKER_VERSION)
+        summary.rechunked = rechunk
         on_disk = {info.path for info in listing}
         gone = sorted(p for p in {*known, *refused} if _within(p, scope) and p not in on_disk)
         if gone:

@@ -21,6 +21,7 @@ INDEX_KEYS = {
     "skipped",
     "seconds",
     "interrupted",
+    "rechunked",
 }
 STATUS_KEYS_BEFORE = {"project", "store", "indexed", "settings"}
 STATUS_KEYS_AFTER = STATUS_KEYS_BEFORE | {

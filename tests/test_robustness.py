@@ -356,6 +356,7 @@ def test_chunks_of_an_older_chunker_are_remade_on_the_next_full_index_reusing_ve
     assert index_ok(project, env, "--path", "app")["files_indexed"] == 0  # a partial run leaves it
     summary = index_ok(project, env)
     assert summary["files_indexed"] == first["files_indexed"] and summary["chunks_embedded"] == 1
+    assert summary["rechunked"] and not first["rechunked"]
     assert snapshot(store) == before
     conn = sqlite3.connect(store / "index.sqlite")
     renamed = conn.execute("SELECT symbol, kind FROM chunks WHERE id = ?", (cid,)).fetchone()
