@@ -190,17 +190,13 @@ class Store:
                     if statement.strip():
                         self._conn.execute(statement)
                 self._conn.executemany("INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", defaults.items())
-                if self._lexicon() != LEXICON_VERSION:
+                if self._meta_value("lexicon") != LEXICON_VERSION:  # none before the key: Porter
                     self._rebuild_lexicon()
                 self._conn.execute("COMMIT")
             except BaseException:
                 if self._conn.in_transaction:
                     self._conn.execute("ROLLBACK")
                 raise
-
-    def _lexicon(self) -> str:
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'lexicon'").fetchone()
-        return row[0] if row else "1"  # stores from before the key were built with Porter
 
     @property
     def lexicon_outdated(self) -> bool:
