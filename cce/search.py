@@ -38,13 +38,16 @@ _TEST_MODULE_SYMBOL = re.compile(r"^tests?(?:\.|$)")
 _ASKS_FOR_SUPPORTING = re.compile(r"\b(?:tests?|testing|tested|specs?|examples?|fixtures?)\b", re.IGNORECASE)
 # Prose about the code (READMEs, docs/, licences, changelogs) answers a question in its own words,
 # so it outranks the code the question is about (regex-syntax: README.md 3rd to 9th for 8 of 20
-# questions, the licences 2nd, 5th and 8th for one). It weighs the same as tests unless asked for.
+# questions, the licences 2nd, 5th and 8th for one). It weighs the same as tests unless asked for,
+# by name or by a question that only prose answers (installing, contributing, release notes).
 _DOCS_PATH = re.compile(
     r"(?:^|/)(?:docs?|documentation)/|\.(?:md|markdown|mdx|rst|adoc|txt)$"
     r"|(?:^|/)(?i:licen[cs]e|copying|notice|authors|changelog|changes|history|readme)(?:-[A-Z0-9][A-Z0-9._-]*)?$"
 )
 _ASKS_FOR_DOCS = re.compile(
-    r"\b(?:docs?|documentation|documented|readme|changelog|licen[cs]e|guides?|tutorials?)\b", re.IGNORECASE
+    r"\b(?:docs?|documentation|documented|readme|changelog|licen[cs]e[sd]?|guides?|tutorials?|install\w*"
+    r"|contribut\w*|release notes|quick ?start|getting started)\b",
+    re.IGNORECASE,
 )
 _DEFINITION_WORD = r"(?:class|function|method|struct|type|interface|module|object|instance|constructor)\b"
 # BM25 column weights: body, symbol, path. A term in a symbol name or the path says more than one in the body.

@@ -73,6 +73,8 @@ README = """# Router
 
 Trailing slashes are stripped from the path before routes match, so `/users/` and `/users` reach
 the same handler: the path is cleaned once, trailing slashes stripped, then matched.
+
+Install the router with `pip install router`.
 """
 
 
@@ -83,6 +85,7 @@ def test_docs_rank_below_the_code_they_describe(build, mode):
     found = top_files(engine, "How are trailing slashes stripped from the path?", mode)
     assert found[0] == "parser.py" and set(found[1:3]) == {"README.md", "LICENSE"}
     assert top_files(engine, "What does the readme say about trailing slashes being stripped?", mode)[0] == "README.md"
+    assert top_files(engine, "How do I install the router?", mode)[0] == "README.md"  # only prose answers it
 
 
 def test_the_projects_own_name_does_not_pull_towards_its_namesake(build, mode="hybrid"):
