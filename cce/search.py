@@ -152,12 +152,11 @@ class Searcher:
         return [cid for cid, symbol in sorted(rows, key=lambda r: r[1] != name)]
 
     def _hits(
-        self, ranked: list[tuple[int, float]], top_k: int, first: list[int], demote: _Demote | None = None
+        self, ranked: list[tuple[int, float]], top_k: int, first: list[int], demote: _Demote
     ) -> list[Hit]:
         """Best chunk of each file first, files ordered by their chunks' combined score; then the
         second-best chunk of each file, and so on, so one file cannot flood the list. Definitions
         of an identifier query (`first`) lead; tests, examples and docs weigh less (`demote`)."""
-        demote = demote or _Demote(tests=True, docs=True)
         candidates = ranked[:CANDIDATES]
         chunks = self.store.chunks_by_ids([cid for cid, _ in candidates] + first)
         by_file: dict[str, list[tuple[int, float]]] = defaultdict(list)

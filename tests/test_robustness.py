@@ -258,6 +258,14 @@ def test_empty_database_left_by_a_kill_reads_as_no_index(tmp_path, env):
     assert index_ok(project, env)["files_indexed"] == 4
 
 
+def _meta(store: Path) -> dict[str, str]:
+    conn = sqlite3.connect(store / "index.sqlite")
+    try:
+        return dict(conn.execute("SELECT key, value FROM meta"))
+    finally:
+        conn.close()
+
+
 def _set_meta(store: Path, key: str, value: str) -> None:
     conn = sqlite3.connect(store / "index.sqlite")
     with conn:
@@ -277,9 +285,7 @@ def test_store_of_another_format_is_refused_by_search_and_rebuilt_by_index(tmp_p
     assert len(result.stderr.strip().splitlines()) == 1
     summary = index_ok(project, env)
     assert summary["files_indexed"] == 4  # rebuilt from scratch
-    conn = sqlite3.connect(store / "index.sqlite")
-    assert dict(conn.execute("SELECT key, value FROM meta"))["format"] == "1"
-    conn.close()
+    assert _meta(store)["format"] == "1"
     assert run_cce("search", "token", env=env, cwd=project).returncode == 0
 
 
@@ -307,14 +313,14 @@ def test_store_from_an_older_lexicon_gets_its_lexical_index_rebuilt_and_keeps_it
         busy = run_cce("search", "hashed passwords", "--mode", "lexical", "--json", env=env, cwd=project)
     assert busy.returncode == 0, busy.stderr
     assert json.loads(busy.stdout)["hits"][0]["path"] == "app/auth.py"  # Porter still stems the query
-    assert "lexicon" not in dict(sqlite3.connect(store / "index.sqlite").execute("SELECT key, value FROM meta"))
+    assert "lexicon" not in _meta(store)
 
     result = run_cce("search", "hashed passwords", "--mode", "lexical", "--json", env=env, cwd=project)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["hits"][0]["path"] == "app/auth.py"
     snapshot(store)  # one FTS row per chunk
+    assert _meta(store)["lexicon"] == "2"
     conn = sqlite3.connect(store / "index.sqlite")
-    assert dict(conn.execute("SELECT key, value FROM meta"))["lexicon"] == "2"
     fts_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()[0]
     assert "porter" not in fts_sql
     assert dict(conn.execute("SELECT id, vector FROM chunks")) == vectors  # nothing embedded again
@@ -334,9 +340,7 @@ def test_a_server_on_a_store_from_an_older_cce_searches_it_and_brings_it_up_to_d
             result = await session.call_tool("context_search", {"query": "hashed passwords", "top_k": 3})
         assert not result.is_error and result.structured_content["hits"][0]["path"] == "app/auth.py"
         await wait_ready(session)
-        conn = sqlite3.connect(store / "index.sqlite")
-        meta = dict(conn.execute("SELECT key, value FROM meta"))
-        conn.close()
+        meta = _meta(store)
         assert meta["lexicon"] == "2" and meta["chunker"] == CHUNKER_VERSION
 
     with_server(project, env, scenario)
@@ -360,9 +364,9 @@ def test_chunks_of_an_older_chunker_are_remade_on_the_next_full_index_reusing_ve
     assert snapshot(store) == before
     conn = sqlite3.connect(store / "index.sqlite")
     renamed = conn.execute("SELECT symbol, kind FROM chunks WHERE id = ?", (cid,)).fetchone()
-    assert renamed == ("hash_password", "function")
-    assert dict(conn.execute("SELECT key, value FROM meta"))["chunker"] == CHUNKER_VERSION
     conn.close()
+    assert renamed == ("hash_password", "function")
+    assert _meta(store)["chunker"] == CHUNKER_VERSION
     assert index_ok(project, env)["files_indexed"] == 0
 
 
