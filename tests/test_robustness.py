@@ -628,7 +628,17 @@ def test_an_unwritable_home_is_one_line(tmp_path, env):
 
 def test_200_concurrent_searches_while_the_watcher_reindexes_500_files(tmp_path, env):
     def module(i: int, variant: str) -> str:
-        return f"def load_handler_{i}_{variant}(request):\n    '''Serve load request {i}.'''\n    return {i}\n"
+        # Several functions a file, so the reindex lasts long enough on a fast machine for the
+        # overlap below to be a property of cce, not of the timing.
+        handler = f"def load_handler_{i}_{variant}(request):\n    '''Serve load request {i}.'''\n    return {i}\n"
+        helpers = "".join(
+            f"\n\ndef load_step_{i}_{k}_{variant}(request, limit={k}):\n"
+            f"    '''Step {k} of load request {i}: check the limit and count the retries.'''\n"
+            + "".join(f"    retries_{n} = request.get('retry_{n}', {n}) + limit\n" for n in range(8))
+            + "    return limit\n"
+            for k in range(3)
+        )
+        return handler + helpers
 
     project = make_project(tmp_path / "proj", {f"load/m{i:03d}.py": module(i, "old") for i in range(500)})
     index_ok(project, env)
@@ -671,10 +681,11 @@ def test_200_concurrent_searches_while_the_watcher_reindexes_500_files(tmp_path,
                 return False
             conn = sqlite3.connect(store / "index.sqlite")
             try:
-                rows = conn.execute("SELECT count(*) FROM chunks WHERE text LIKE '%_new(request)%'").fetchone()
+                old = conn.execute("SELECT count(*) FROM chunks WHERE text LIKE '%_old(request%'").fetchone()[0]
+                new = conn.execute("SELECT count(*) FROM chunks WHERE text LIKE '%load_handler_%_new(%'").fetchone()[0]
             finally:
                 conn.close()
-            return rows[0] == 500
+            return old == 0 and new == 500
 
         await wait_until(caught_up, timeout=60)
         outcome["during_reindex"] = sum(
