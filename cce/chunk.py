@@ -20,8 +20,9 @@ from itertools import accumulate
 # store made with another version re-chunks every file on its next full index (vectors are reused
 # for chunks whose text is unchanged). 2: a doc comment no longer hides its declaration; Python
 # definitions inside if/try/with are named. 3: items of a Rust module are named by module path.
-# 4: Ruby, Lua, Elixir and Julia chunked by definition.
-CHUNKER_VERSION = "4"
+# 4: Ruby, Lua, Elixir and Julia chunked by definition. 5: a file's licence comment is left out of
+# what the model reads; a blank line inside a block comment no longer splits it.
+CHUNKER_VERSION = "5"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -118,7 +119,37 @@ def embedding_text(path: str, chunk: Chunk) -> str:
     if chunk.symbol:
         header += f"symbol: {chunk.symbol} ({chunk.kind})\n" if chunk.kind else f"symbol: {chunk.symbol}\n"
     # Outer blank lines carry nothing for the model (chunks own the blank lines after them).
-    return f"{header}\n{chunk.text.strip()}"
+    return f"{header}\n{searchable_text(chunk.start, chunk.text).strip()}"
+
+
+# One paragraph of comment lines of a single style, or one block comment.
+_COMMENT_PARAGRAPH = re.compile(
+    r"(?:[ \t]*#(?=[ \t#]|\n|\Z)[^\n]*(?:\n|\Z))+|(?:[ \t]*//[^\n]*(?:\n|\Z))+|(?:[ \t]*--[^\n]*(?:\n|\Z))+"
+    r"|(?:[ \t]*;[^\n]*(?:\n|\Z))+|[ \t]*/\*[\s\S]*?(?:\*/[^\n]*(?:\n|\Z)|\Z)"
+)
+_LEGAL = re.compile(
+    r"copyright|licensed under|spdx-license-identifier|all rights reserved|permission is hereby granted"
+    r"|redistribution and use|general public licen[cs]e",
+    re.IGNORECASE,
+)
+_SHEBANG = re.compile(r"#![^\n]*\n")
+
+
+def searchable_text(start: int, text: str) -> str:
+    """The text of a chunk starting at line `start` as the model and the lexical index read it: at
+    the top of a file, without the licence or copyright comment that many projects open each file
+    with. The same words in every file say nothing about any of them, and they crowd the model's
+    window (fastapi with an Apache header on each file: MRR 0.845 -> 0.812 kept, 0.837 left out)."""
+    if start != 1:
+        return text
+    shebang = _SHEBANG.match(text)
+    pos = shebang.end() if shebang else 0
+    rest = pos
+    while True:
+        paragraph = _COMMENT_PARAGRAPH.match(text, len(text) - len(text[rest:].lstrip()))  # past blank lines
+        if not paragraph or not _LEGAL.search(paragraph.group()):
+            return text if rest == pos else text[:pos] + text[rest:]
+        rest = paragraph.end()
 
 
 def chunk_source(
@@ -643,7 +674,19 @@ class _BraceFile:
     def __init__(self, ctx: _Ctx, text: str, syntax: _Syntax) -> None:
         self.ctx = ctx
         self.syntax = syntax
-        self.code = syntax.mask.sub(_blank_out, text).split("\n")[: len(ctx.lines)]
+        # Comments and strings blanked out; `inside` holds the lines strictly within a multi-line one,
+        # where a blank line separates nothing (a licence comment's paragraphs stay one unit).
+        pieces: list[str] = []
+        self.inside: set[int] = set()
+        pos, line = 0, 1
+        for match in syntax.mask.finditer(text):
+            line += text.count("\n", pos, match.start())
+            breaks = match.group().count("\n")
+            self.inside.update(range(line + 1, line + breaks))
+            pieces += [text[pos : match.start()], _blank_out(match)]
+            pos, line = match.end(), line + breaks
+        pieces.append(text[pos:])
+        self.code = "".join(pieces).split("\n")[: len(ctx.lines)]
         # depth[i]: brace depth at the start of line i; depth[n + 1] at the end of the file.
         self.depth = [0] * (len(self.code) + 2)
         level = 0
@@ -661,7 +704,7 @@ class _BraceFile:
         after_blank = ended = False
         for i in range(lo, hi + 1):
             if self.ctx.blank(i):
-                after_blank = True
+                after_blank = after_blank or i not in self.inside
                 continue
             code = self.code[i - 1].strip()
             if not starts or (self.depth[i] == depth and (after_blank or ended)):

@@ -25,13 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .chunk import searchable_text
 from .errors import CceError
 from .terms import index_terms
 
 FORMAT_VERSION = "1"
 # How chunks_fts is built (tokenizer and cce.terms). A store with another one keeps its vectors and
-# has only its lexical index rebuilt: 1 was FTS5's Porter stemmer, 2 is cce.terms' light stems.
-LEXICON_VERSION = "2"
+# has only its lexical index rebuilt: 1 was FTS5's Porter stemmer, 2 is cce.terms' light stems, 3
+# leaves out a file's licence comment (cce.chunk.searchable_text).
+LEXICON_VERSION = "3"
 DB_NAME = "index.sqlite"
 VECTORS_NAME = "vectors.usearch"
 STAMP_NAME = "vectors.json"
@@ -63,9 +65,9 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 _FTS_INSERT = "INSERT INTO chunks_fts(rowid, body, symbol, path) VALUES (?, ?, ?, ?)"
 
 
-def _fts_row(chunk_id: int, text: str, symbol: str | None, path: str) -> tuple[int, str, str, str]:
-    """A chunk's row in chunks_fts: its source, symbol and path as cce.terms terms."""
-    return chunk_id, index_terms(text), index_terms(symbol or ""), index_terms(path)
+def _fts_row(chunk_id: int, start: int, text: str, symbol: str | None, path: str) -> tuple[int, str, str, str]:
+    """A chunk's row in chunks_fts: its searchable source, symbol and path as cce.terms terms."""
+    return chunk_id, index_terms(searchable_text(start, text)), index_terms(symbol or ""), index_terms(path)
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ class Store:
         transaction). Vectors stay: no chunk is embedded again."""
         self._conn.execute("DROP TABLE IF EXISTS chunks_fts")
         self._conn.execute(next(s for s in _SCHEMA.split(";") if "chunks_fts USING" in s))
-        rows = self._conn.execute("SELECT c.id, c.text, c.symbol, c.path FROM chunks c")
+        rows = self._conn.execute("SELECT c.id, c.start_line, c.text, c.symbol, c.path FROM chunks c")
         self._conn.executemany(_FTS_INSERT, (_fts_row(*row) for row in rows))
         self._conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('lexicon', ?)", (LEXICON_VERSION,))
 
@@ -414,7 +416,7 @@ class Writer:
                 (c.id, record.path, c.start, c.end, c.symbol, c.kind, c.lang, c.text, c.hash, self.gen, vector),
             )
             self._conn.execute("DELETE FROM chunks_fts WHERE rowid = ?", (c.id,))
-            self._conn.execute(_FTS_INSERT, _fts_row(c.id, c.text, c.symbol, record.path))
+            self._conn.execute(_FTS_INSERT, _fts_row(c.id, c.start, c.text, c.symbol, record.path))
         self._conn.execute(
             "INSERT OR REPLACE INTO files(path, hash, size, mtime_ns, lang, redactions) VALUES (?,?,?,?,?,?)",
             (record.path, record.hash, record.size, record.mtime_ns, lang, redactions),

@@ -18,6 +18,7 @@ from cce.chunk import (
     embedding_text,
     estimate_tokens,
     language_for,
+    searchable_text,
 )
 
 PY = '''\
@@ -446,6 +447,57 @@ def test_embedding_text_has_header_then_source() -> None:
     )
     anonymous = Chunk(1, 1, "import os", None, "module", "python")
     assert embedding_text("a.py", anonymous) == "path: a.py\n\nimport os"
+
+
+APACHE = [
+    "Licensed under the Apache License, Version 2.0 (the \"License\");",
+    "you may not use this file except in compliance with the License.",
+    "",
+    "Unless required by applicable law or agreed to in writing, software",
+    "distributed under the License is distributed on an \"AS IS\" BASIS.",
+]
+
+
+def commented(marker: str, lines: list[str]) -> str:
+    return "".join(f"{marker} {line}".rstrip() + "\n" for line in lines)
+
+
+@pytest.mark.parametrize(
+    "text, searchable",
+    [
+        (commented("#", APACHE) + "\nimport os\n", "\nimport os\n"),
+        ("#!/usr/bin/env python3\n" + commented("#", APACHE) + "import os\n", "#!/usr/bin/env python3\nimport os\n"),
+        # Two paragraphs of notice, then the package's own doc comment, which stays.
+        ("// Copyright 2021 The Authors.\n\n" + commented("//", APACHE) + "\n// Package chi routes.\npackage chi\n",
+         "\n// Package chi routes.\npackage chi\n"),
+        ("/*\n * " + "\n * ".join(APACHE) + "\n */\npackage org.example;\n", "package org.example;\n"),
+        ("/* SPDX-License-Identifier: MIT */\n#include <stdio.h>\n", "#include <stdio.h>\n"),
+        ("-- Copyright (c) 2020 Someone\nlocal M = {}\n", "local M = {}\n"),
+        # Not a notice: a comment that explains the code, a docstring, a preprocessor line.
+        ("// Parse the licence file of a package.\nfunc parse() {}\n", None),
+        ('"""Copyright checks for uploaded files."""\nimport os\n', None),
+        ("#include <copyright.h>\nint x;\n", None),
+    ],
+)
+def test_a_files_licence_comment_is_not_searchable(text: str, searchable: str | None) -> None:
+    assert searchable_text(1, text) == (text if searchable is None else searchable)
+    assert searchable_text(2, text) == text  # only the top of a file opens with a notice
+
+
+def test_the_model_does_not_read_a_licence_header_but_the_chunk_keeps_it() -> None:
+    source = commented("#", APACHE) + "\ndef add(a, b):\n    return a + b\n"
+    [chunk] = chunk_source("calc.py", source)
+    assert chunk.start == 1 and chunk.text.startswith("# Licensed under")  # a hit shows the real lines
+    assert "License" not in embedding_text("calc.py", chunk) and "def add(a, b):" in embedding_text("calc.py", chunk)
+
+
+def test_a_blank_line_inside_a_block_comment_does_not_split_it() -> None:
+    # Paragraphs too big to merge back together once split, small enough to fit one chunk whole.
+    paragraph = "\n".join(" * " + line for line in APACHE * 2 if line)
+    source = f"/*\n{paragraph}\n\n{paragraph}\n */\npackage org.example;\n\nimport java.util.List;\n\n{JAVA}"
+    chunks = chunk_source("Shop.java", source)
+    assert_well_formed("Shop.java", source, chunks, MAX_TOKENS)
+    assert chunks[0].start == 1 and "package org.example;" in chunks[0].text
 
 
 def test_estimate_counts_punctuation_and_word_pieces() -> None:

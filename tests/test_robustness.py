@@ -20,7 +20,7 @@ import pytest
 from mcp import ClientSession
 
 from cce.chunk import CHUNKER_VERSION
-from cce.store import lock_holder, writer_lock
+from cce.store import LEXICON_VERSION, lock_holder, writer_lock
 from tests.helpers import cce_env, make_project, run_cce, server_pids, start_cce
 from tests.mcp_client import PROBE, status, wait_ready, wait_until, with_server
 
@@ -319,7 +319,7 @@ def test_store_from_an_older_lexicon_gets_its_lexical_index_rebuilt_and_keeps_it
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["hits"][0]["path"] == "app/auth.py"
     snapshot(store)  # one FTS row per chunk
-    assert _meta(store)["lexicon"] == "2"
+    assert _meta(store)["lexicon"] == LEXICON_VERSION
     conn = sqlite3.connect(store / "index.sqlite")
     fts_sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").fetchone()[0]
     assert "porter" not in fts_sql
@@ -341,7 +341,7 @@ def test_a_server_on_a_store_from_an_older_cce_searches_it_and_brings_it_up_to_d
         assert not result.is_error and result.structured_content["hits"][0]["path"] == "app/auth.py"
         await wait_ready(session)
         meta = _meta(store)
-        assert meta["lexicon"] == "2" and meta["chunker"] == CHUNKER_VERSION
+        assert meta["lexicon"] == LEXICON_VERSION and meta["chunker"] == CHUNKER_VERSION
 
     with_server(project, env, scenario)
 

@@ -107,3 +107,15 @@ def test_project_names_come_from_the_folder_and_manifests(tmp_path):
     assert project_names(repo / "packages" / "src") == {"toolbelt", "gizmo", "acme-py"}
     (tmp_path / "x").mkdir()
     assert project_names(tmp_path / "x") == set()  # too short to be told from a word
+
+
+NOTICE = "# Copyright 2024 The Router Authors.\n# Licensed under the Apache License, Version 2.0; see LICENSE.\n\n"
+
+
+def test_a_licence_comment_atop_every_file_does_not_make_each_file_a_hit(build):
+    files = {"parser.py": NOTICE + PARSER, "core.py": NOTICE + CORE, "LICENSE": "Apache License, Version 2.0\n" * 5}
+    engine = build("router", {**files, **FILLER})
+    assert top_files(engine, "Apache License version") == ["LICENSE"]
+    # The code of those files is found as before, and a hit still shows the notice above it.
+    [hit, *_] = engine.search("How are trailing slashes stripped from the path?", mode="lexical")
+    assert hit.path == "parser.py" and hit.text.startswith("# Copyright 2024")
