@@ -297,6 +297,11 @@ class Store:
         select = "SELECT id, path, start_line, end_line, symbol, kind, lang, text FROM chunks"
         return {r[0]: StoredChunk(*r) for r in self._rows_where_in(select, "id", ids)}
 
+    def file_heads(self, paths: Iterable[str], chars: int = 600) -> dict[str, str]:
+        """The first `chars` characters of each of these files (from the chunk at line 1)."""
+        select = f"SELECT path, substr(text, 1, {int(chars)}) FROM (SELECT path, text FROM chunks WHERE start_line = 1)"
+        return dict(self._rows_where_in(select, "path", paths))
+
     def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors of chunks with these content hashes: reused instead of embedding again."""
         rows = self._rows_where_in("SELECT hash, vector FROM chunks", "hash", hashes)
