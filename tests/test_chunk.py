@@ -473,6 +473,8 @@ def commented(marker: str, lines: list[str]) -> str:
         ("/*\n * " + "\n * ".join(APACHE) + "\n */\npackage org.example;\n", "package org.example;\n"),
         ("/* SPDX-License-Identifier: MIT */\n#include <stdio.h>\n", "#include <stdio.h>\n"),
         ("-- Copyright (c) 2020 Someone\nlocal M = {}\n", "local M = {}\n"),
+        ("<?php\n\n/*\n * (c) Someone\n *\n * For the full copyright and license information, see LICENSE.\n */\n\n"
+         "namespace App;\n", "<?php\n\nnamespace App;\n"),
         # Not a notice: a comment that explains the code, a docstring, a preprocessor line.
         ("// Parse the licence file of a package.\nfunc parse() {}\n", None),
         ('"""Copyright checks for uploaded files."""\nimport os\n', None),
