@@ -14,7 +14,8 @@ from .settings import SEARCH_MODES as MODES
 from .store import Store, VectorIndex
 from .terms import query_terms
 
-_IDENTIFIER_QUERY = re.compile(r"[A-Za-z_$][\w$]*(?:(?:\.|::)[A-Za-z_$][\w$]*)*")
+# A query of one word, written as code: an identifier, a dotted path, an operator method (`[]=`).
+_NAME_QUERY = re.compile(r"\S{1,200}")
 MAX_TOP_K = 100
 CANDIDATES = 100  # hits taken from each side before fusion
 # Reciprocal-rank fusion constant. The classic 60 flattens ranks; a small constant keeps each side's
@@ -154,17 +155,18 @@ class Searcher:
         return self.vectors.search(self.embed_query(query), limit)
 
     def _definitions(self, query: str) -> list[int]:
-        """For a query that is one identifier (`jsonable_encoder`, `APIRouter.add_api_route`), the
-        chunks defining it: exact qualified name first, then the last part of the name."""
-        name = query.strip()
-        if not _IDENTIFIER_QUERY.fullmatch(name):
+        """For a query that names one definition (`jsonable_encoder`, `APIRouter.add_api_route`,
+        `render()`, `Headers#[]=`), the chunks defining it: exact qualified name first, then the last
+        part of the name."""
+        name = query.strip().removesuffix("()")
+        if not _NAME_QUERY.fullmatch(name):
             return []
-        name = name.replace("::", ".")  # Rust/C++ paths: chunk symbols are dotted
-        rows = self.store.query(
-            "SELECT id, symbol FROM chunks WHERE symbol = ? OR symbol LIKE ? ESCAPE '\\' ORDER BY path, start_line",
-            (name, "%." + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")),
-        )
-        return [cid for cid, symbol in sorted(rows, key=lambda r: r[1] != name)]
+        name = name.replace("::", ".").replace("#", ".")  # Rust/C++ paths, Ruby's Class#method: symbols are dotted
+        found = [match for match in find_symbol(self.store, name) if match["match"] in ("exact", "name")]
+        # Chunks named so lead; else a definition nested in a chunk (a method of a small class kept
+        # whole). Not both: a local `app = ...` inside some function must not beat `APIRouter.app`.
+        named = [match for match in found if match["kind"] != "definition"]
+        return [match["chunk_id"] for match in named or found]
 
     def _hits(
         self, ranked: list[tuple[int, float]], top_k: int, first: list[int], demote: _Demote
@@ -286,7 +288,9 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
         return 4
 
     matches: dict[tuple[str, str], dict] = {}
-    for found in sorted(candidates, key=lambda f: (rank(f), f["path"], f["start"])):
+    # A chunk named so comes before a nested line that looks like the definition: that line may be
+    # an example in a docstring (`app = FastAPI()` in APIRouter's docstring is no `APIRouter.app`).
+    for found in sorted(candidates, key=lambda f: (rank(f), f["kind"] == "definition", f["path"], f["start"])):
         key = (found["path"], found["symbol"])
         if key in matches:  # a long definition split into windows is one definition
             matches[key]["end"] = max(matches[key]["end"], found["end"])
