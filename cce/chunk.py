@@ -21,8 +21,9 @@ from itertools import accumulate
 # for chunks whose text is unchanged). 2: a doc comment no longer hides its declaration; Python
 # definitions inside if/try/with are named. 3: items of a Rust module are named by module path.
 # 4: Ruby, Lua, Elixir and Julia chunked by definition. 5: a file's licence comment is left out of
-# what the model reads; a blank line inside a block comment no longer splits it.
-CHUNKER_VERSION = "5"
+# what the model reads; a blank line inside a block comment no longer splits it. 6: Elixir and
+# Julia doc strings in triple quotes go with the definition they describe.
+CHUNKER_VERSION = "6"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -826,10 +827,7 @@ def _end_body(ctx: _Ctx, lo: int, hi: int, owner: str | None, owner_kind: str, s
             continue
         name, kind = found
         end = _end_of_block(ctx, i, hi)
-        # Comment lines right above a definition describe it.
-        start, floor = i, anchors[-1].end + 1 if anchors else scan_from
-        while start > floor and ctx.lines[start - 2].lstrip().startswith(_END_COMMENT[ctx.lang]):
-            start -= 1
+        start = _end_doc_start(ctx, i, anchors[-1].end + 1 if anchors else scan_from)
         symbol = f"{owner}.{name}" if owner else name
         if kind in _END_CONTAINERS:
             anchors.append(_Seg(start, end, symbol, kind, _end_members(ctx, i, symbol, kind)))
@@ -845,6 +843,28 @@ def _end_body(ctx: _Ctx, lo: int, hi: int, owner: str | None, owner_kind: str, s
     if only and only.split and all(not ctx.lines[k - 1].strip() for k in range(scan_from, only.start)):
         return only.split(lo, only.end)
     return _tile(ctx, anchors, lo, hi, owner, owner_kind)
+
+
+def _end_doc_start(ctx: _Ctx, line: int, floor: int) -> int:
+    """Where the description of the definition at `line` begins: the comment lines right above it,
+    and a doc string in triple quotes (Elixir's `@doc \"\"\"`, Julia's `\"\"\"` block before a function)."""
+    start = line
+    while start > floor:
+        above = ctx.lines[start - 2].strip()
+        if above.startswith(_END_COMMENT[ctx.lang]):
+            start -= 1
+        elif ctx.lang in ("elixir", "julia") and above.endswith('"""'):
+            if above.count('"""') > 1 and above.startswith('"""'):
+                start -= 1  # a one-line doc string
+                continue
+            # The closing quotes of a multi-line doc string: it begins where they open.
+            opening = next((k for k in range(start - 2, floor - 1, -1) if '"""' in ctx.lines[k - 1]), None)
+            if opening is None or not ctx.lines[opening - 1].lstrip().startswith(("@", '"""')):
+                return start
+            start = opening
+        else:
+            return start
+    return start
 
 
 def _end_declaration(ctx: _Ctx, line: int) -> tuple[str, str] | None:

@@ -835,6 +835,27 @@ def test_lua_and_elixir_definitions_are_named() -> None:
     assert holding(chunks, "defmacro get").symbol == "Router.get"
 
 
+def test_elixir_and_julia_doc_strings_go_with_their_definition() -> None:
+    body = "".join(f"    step{n} = transform(conn, {n})\n" for n in range(6))
+    elixir = (
+        'defmodule Router do\n  @moduledoc """\n  Routes.\n  """\n\n  def first(conn) do\n'
+        + body + '  end\n\n  # Matching.\n  @doc """\n  Matches a path\n  against the routes.\n  """\n'
+        '  @spec match(term) :: term\n  def match(conn) do\n' + body + "  end\nend\n"
+    )
+    chunks = chunk_source("router.ex", elixir, max_tokens=90)
+    assert_well_formed("router.ex", elixir, chunks, 90)
+    match = holding(chunks, "def match(")
+    assert match.symbol == "Router.match" and match.text.startswith("  # Matching.\n  @doc")
+    julia = (
+        'module Paths\n\n"""\n    join(a, b)\n\nJoins two paths.\n"""\nfunction join(a, b)\n' + body
+        + 'end\n\n"""Splits a path."""\nfunction split(p)\n' + body + "end\n\nend\n"
+    )
+    chunks = chunk_source("paths.jl", julia, max_tokens=90)
+    assert_well_formed("paths.jl", julia, chunks, 90)
+    assert holding(chunks, "function join(").text.startswith('"""\n    join(a, b)')
+    assert holding(chunks, "function split(").text.startswith('"""Splits a path."""')
+
+
 def test_java_class_splits_into_members() -> None:
     chunks = chunk_source("shop/Shop.java", JAVA, max_tokens=120)
     assert_well_formed("shop/Shop.java", JAVA, chunks, 120)
