@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
 import stat
@@ -52,8 +53,8 @@ DEFAULT_EXCLUDES = (
     # dependencies, caches and tool state
     "node_modules/", "bower_components/", "__pycache__/", ".tox/", ".nox/", ".mypy_cache/",
     ".pytest_cache/", ".ruff_cache/", ".cache/", ".idea/", ".terraform/", ".gradle/", "*.egg-info/",
-    # build output
-    "dist/", "build/", "target/", ".next/", ".nuxt/", "coverage/",
+    # reports
+    "coverage/",
     # lockfiles: long, generated, and they drown real hits
     "package-lock.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "Cargo.lock", "Pipfile.lock",
     "composer.lock", "go.sum", "uv.lock", "Gemfile.lock",
@@ -61,6 +62,20 @@ DEFAULT_EXCLUDES = (
     "*.pyc", "*.pyo", "*.o", "*.obj", "*.a", "*.so", "*.dylib", "*.dll", "*.exe", "*.class",
     ".DS_Store",
 )
+
+# Build output, skipped with the same low precedence where it is build output: beside a build
+# manifest. Elsewhere these names are often source (Go's go/build, pypa's src/build/). And a
+# package.json whose entry points into dist/ with no src/ beside it ships only its build: there
+# dist/ is the code. (.next and .nuxt are hidden, so skipped anyway.)
+BUILD_OUTPUT_DIRS = frozenset({"dist", "build", "target"})
+BUILD_MANIFESTS = frozenset({
+    "package.json", "deno.json", "pyproject.toml", "setup.py", "setup.cfg", "Cargo.toml", "go.mod",
+    "pom.xml", "build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts", "build.sbt",
+    "CMakeLists.txt", "Makefile", "meson.build", "build.zig", "composer.json", "Gemfile", "mix.exs",
+    "Package.swift", "dune-project", "stack.yaml",
+})
+_PROJECT_FILE_SUFFIXES = (".csproj", ".fsproj", ".vbproj", ".sln", ".cabal", ".gemspec", ".nimble")
+_PACKAGE_ENTRIES = ("main", "module", "exports", "types", "typings", "bin", "browser")
 
 # Media, archives, fonts and documents: part of the project but not text, so counted as "binary"
 # skips (decided from the name, never opened) rather than hidden.
@@ -273,6 +288,7 @@ class IgnoreRules:
         """Forget every loaded ignore file (and re-read the repository-level ones)."""
         self._dirs: dict[str, _Patterns | None] = {}
         self._chains: dict[str, list[tuple[int, _Patterns]]] = {}
+        self._build_output: dict[str, bool] = {}
         # (patterns, prefix): rules above the root see a root-relative path as prefix + path.
         self._outer: list[tuple[_Patterns, str]] = []
         top = self._real_root
@@ -310,6 +326,7 @@ class IgnoreRules:
         """Re-read the ignore files of one directory ("" is the root) on next use."""
         self._dirs.pop(_normalize(rel_dir), None)
         self._chains = {}  # the chains of every directory below include it
+        self._build_output = {}
 
     def ignores(self, rel_path: str, is_dir: bool) -> bool:
         """Whether the path (relative to the root) is excluded, itself or through a parent dir."""
@@ -326,8 +343,10 @@ class IgnoreRules:
 
     @staticmethod
     def is_rules_file(rel_path: str) -> bool:
-        """Whether a change to this file changes the rules (then invalidate its directory)."""
-        return rel_path.rsplit("/", 1)[-1] in IGNORE_FILE_NAMES
+        """Whether a change to this file changes the rules (then invalidate its directory): an
+        ignore file, or a build manifest (it decides whether a dist/ beside it is build output)."""
+        name = rel_path.rsplit("/", 1)[-1]
+        return name in IGNORE_FILE_NAMES or name in BUILD_MANIFESTS or name.endswith(_PROJECT_FILE_SUFFIXES)
 
     def _excluded_here(self, rel: str, is_dir: bool) -> bool:
         """Whether `rel` itself is excluded, assuming none of its parent directories is."""
@@ -347,9 +366,28 @@ class IgnoreRules:
             decision = patterns.decide(prefix + path)
         if decision is None:
             decision = _DEFAULT_PATTERNS.decide(path)
+        if decision is None and is_dir and rel.rpartition("/")[2] in BUILD_OUTPUT_DIRS:
+            decision = self._is_build_output(rel)
         if decision:
             return True
         return is_dir and os.path.lexists(os.path.join(self._root, rel, "pyvenv.cfg"))
+
+    def _is_build_output(self, rel_dir: str) -> bool:
+        """Whether `dist`, `build` or `target` at rel_dir is build output (see BUILD_OUTPUT_DIRS)."""
+        try:
+            return self._build_output[rel_dir]
+        except KeyError:
+            pass
+        parent, _, name = rel_dir.rpartition("/")
+        try:
+            siblings = set(os.listdir(os.path.join(self._root, parent)))
+        except OSError:
+            siblings = set()
+        verdict = bool(siblings & BUILD_MANIFESTS) or any(n.endswith(_PROJECT_FILE_SUFFIXES) for n in siblings)
+        if verdict and "package.json" in siblings and "src" not in siblings:
+            verdict = not _package_entries_under(os.path.join(self._root, parent, "package.json"), name)
+        self._build_output[rel_dir] = verdict
+        return verdict
 
     def _chain(self, rel_dir: str) -> list[tuple[int, _Patterns]]:
         """The ignore files that apply inside rel_dir, deepest first, each with the offset at
@@ -379,6 +417,28 @@ class IgnoreRules:
         patterns = _Patterns(lines) if lines else None
         self._dirs[rel_dir] = patterns
         return patterns
+
+
+def _package_entries_under(package_json: str, folder: str) -> bool:
+    """Whether package.json's entry points (main, exports, bin, ...) lead into `folder`."""
+    lines = _read_lines(package_json)
+    try:
+        manifest = json.loads("\n".join(lines or ()))
+    except ValueError:
+        return False
+    if not isinstance(manifest, dict):
+        return False
+    found: list[str] = []
+    pending = [manifest.get(key) for key in _PACKAGE_ENTRIES]
+    while pending:  # exports and bin may nest objects and lists of paths
+        value = pending.pop()
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            pending += value.values()
+        elif isinstance(value, list):
+            pending += value
+    return any(_normalize(entry).startswith(folder + "/") for entry in found)
 
 
 def _normalize(rel_path: str) -> str:

@@ -27,7 +27,7 @@ from inotify_simple import INotify
 from inotify_simple import flags as F
 
 from .errors import CceError
-from .files import IGNORE_FILE_NAMES, IgnoreRules
+from .files import IgnoreRules
 
 if TYPE_CHECKING:
     from inotify_simple import Event
@@ -274,8 +274,9 @@ class Watcher:
             return False  # a move is handled through the parent's MOVED_FROM/MOVED_TO
         rel = _join(parent, event.name)
         is_dir = bool(mask & F.ISDIR)
-        if not is_dir and event.name in IGNORE_FILE_NAMES:
-            # The ignore sets changed: admitted directories may differ now.
+        if not is_dir and self.rules.is_rules_file(event.name):
+            # The ignore sets changed, or a manifest that decides what is build output: admitted
+            # directories may differ now.
             self.rules.invalidate(parent)
             self._sync_tree(parent, report=False)
             self._mark(full=True)

@@ -140,7 +140,7 @@ def test_patterns_and_names_with_spaces_and_non_ascii(tmp_path: Path) -> None:
 
 def test_default_excludes_and_virtualenvs_by_pyvenv_cfg(tmp_path: Path) -> None:
     make(tmp_path, {
-        "main.py": "x",
+        "main.py": "x", "pyproject.toml": "x",  # a manifest: dist/, build/ and target/ are its build output
         ".git/config": "x", ".hg/store": "x", "node_modules/a/index.js": "x", "pkg/__pycache__/m.pyc": "x",
         "dist/a.js": "x", "build/b.js": "x", "target/c.rs": "x", "foo.egg-info/PKG-INFO": "x",
         "package-lock.json": "{}", "sub/yarn.lock": "x", "go.sum": "x", "m.pyc": "x", "lib.so": "x",
@@ -149,11 +149,32 @@ def test_default_excludes_and_virtualenvs_by_pyvenv_cfg(tmp_path: Path) -> None:
         "env/settings.py": "x",  # named env but no pyvenv.cfg: ordinary code
         "vendor/lib.go": "x", ".vscode/settings.json": "{}", "out/gen.py": "x",
     })
-    assert listed(tmp_path) == ["env/settings.py", "main.py", "out/gen.py",
+    assert listed(tmp_path) == ["env/settings.py", "main.py", "out/gen.py", "pyproject.toml",
                                 "vendor/lib.go"]
     rules = IgnoreRules(tmp_path)
     assert rules.ignores("myenv", True) and rules.ignores("myenv/lib/site.py", False)
     assert not rules.ignores("env", True)
+
+
+def test_build_output_is_skipped_only_where_it_is_build_output(tmp_path: Path) -> None:
+    make(tmp_path, {
+        # A Python package named build, in a src layout: source.
+        "py/pyproject.toml": "x", "py/src/build/__init__.py": "x", "py/build/lib/build/__init__.py": "x",
+        # Go's go/build package and a Rust crate with its target/.
+        "go/go.mod": "x", "go/go/build/build.go": "x", "rs/Cargo.toml": "x", "rs/src/lib.rs": "x",
+        "rs/target/debug/out.rs": "x",
+        # A TypeScript package: its dist/ is built from src/.
+        "ts/package.json": '{"main": "dist/index.js"}', "ts/src/index.ts": "x", "ts/dist/index.js": "x",
+        # A package that ships only its build: there dist/ is the code.
+        "js/package.json": '{"exports": {".": {"import": "./dist/index.mjs"}}}', "js/dist/index.mjs": "x",
+        # No manifest beside it: a folder like any other.
+        "site/dist/app.js": "x",
+    })
+    assert listed(tmp_path) == [
+        "go/go.mod", "go/go/build/build.go", "js/dist/index.mjs", "js/package.json", "py/pyproject.toml",
+        "py/src/build/__init__.py", "rs/Cargo.toml", "rs/src/lib.rs", "site/dist/app.js", "ts/package.json",
+        "ts/src/index.ts",
+    ]
 
 
 def test_project_rules_can_re_include_a_default_exclude_but_not_vcs_or_venv(tmp_path: Path) -> None:

@@ -294,7 +294,7 @@ def test_ignored_paths_produce_nothing(tree: Path, start) -> None:
         (tree / f"debug{i}.log").write_text("x")  # watched dir, ignored name
     (tree / "node_modules" / "more").mkdir()
     (tree / "generated" / "deeper").mkdir()
-    (tree / "dist").mkdir()  # a default exclude, in a watched directory
+    (tree / "coverage").mkdir()  # a default exclude, in a watched directory
     (tree / "src" / "node_modules").mkdir()
     (tree / "src" / "node_modules" / "x.js").write_text("x")
     time.sleep(QUIET_S)
@@ -322,6 +322,17 @@ def test_ignore_file_change_asks_for_full_rescan_and_rewatches(tree: Path, start
     # And ignoring it again drops the watch.
     (tree / "src" / name).write_text("generated/\n")
     rec.wait_for(lambda: w.stats().watches == 3)
+
+
+def test_a_manifest_beside_dist_makes_it_build_output(tree: Path, start) -> None:
+    (tree / "src" / "dist").mkdir()
+    w, rec = start()
+    assert w.stats().watches == 4  # no manifest yet: src/dist is a folder like any other
+    (tree / "src" / "package.json").write_text('{"name": "pkg"}\n')
+    rec.wait_for(lambda: any(full for _, full in rec.batches))
+    assert "src" in w.rules.invalidated
+    rec.wait_for(lambda: w.stats().watches == 3)
+    assert w.rules.ignores("src/dist/bundle.js", False)
 
 
 def test_real_queue_overflow_gives_one_full_rescan(tree: Path, start) -> None:
