@@ -22,8 +22,9 @@ from itertools import accumulate
 # definitions inside if/try/with are named. 3: items of a Rust module are named by module path.
 # 4: Ruby, Lua, Elixir and Julia chunked by definition. 5: a file's licence comment is left out of
 # what the model reads; a blank line inside a block comment no longer splits it. 6: Elixir and
-# Julia doc strings in triple quotes go with the definition they describe.
-CHUNKER_VERSION = "6"
+# Julia doc strings in triple quotes go with the definition they describe. 7: the functions of an
+# unindented Julia module are named by it.
+CHUNKER_VERSION = "7"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -827,6 +828,8 @@ def _end_body(ctx: _Ctx, lo: int, hi: int, owner: str | None, owner_kind: str, s
             continue
         name, kind = found
         end = _end_of_block(ctx, i, hi)
+        if end == i and kind == "module" and ctx.lang == "julia":
+            end = _unindented_module_end(ctx, i, hi)
         start = _end_doc_start(ctx, i, anchors[-1].end + 1 if anchors else scan_from)
         symbol = f"{owner}.{name}" if owner else name
         if kind in _END_CONTAINERS:
@@ -835,7 +838,8 @@ def _end_body(ctx: _Ctx, lo: int, hi: int, owner: str | None, owner_kind: str, s
             anchors.append(_Seg(start, end, symbol, "method" if owner else "function"))
         i = end + 1
     # The `end` lines closing the enclosing blocks join the last definition, not a chunk of their own.
-    if anchors and all(ctx.lines[k - 1].strip() in ("", "end") for k in range(anchors[-1].end + 1, hi + 1)):
+    tail = ctx.lines[anchors[-1].end : hi] if anchors else []
+    if anchors and all(not line.strip() or _END_LINE.match(line) for line in tail):
         anchors[-1].end = hi
     # A block holding nothing but one definition (`module Rack` around `class Deflater`) adds its
     # opening lines to that definition rather than making a chunk of them.
@@ -892,6 +896,16 @@ def _end_of_block(ctx: _Ctx, line: int, hi: int) -> int:
             continue
         return k if text.strip().startswith("end") else last
     return last
+
+
+_END_LINE = re.compile(r"\s*end\b\s*(?:(?:#|--).*)?$")  # `end`, maybe with a comment (`end # module`)
+
+
+def _unindented_module_end(ctx: _Ctx, line: int, hi: int) -> int:
+    """Julia does not indent a module's body: the module runs to the last `end` at its own depth."""
+    depth = _indent(ctx.lines[line - 1])
+    closing = (k for k in range(hi, line, -1) if _END_LINE.match(ctx.lines[k - 1]))
+    return next((k for k in closing if _indent(ctx.lines[k - 1]) == depth), line)
 
 
 def _indent(line: str) -> int:

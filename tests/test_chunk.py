@@ -848,12 +848,14 @@ def test_elixir_and_julia_doc_strings_go_with_their_definition() -> None:
     assert match.symbol == "Router.match" and match.text.startswith("  # Matching.\n  @doc")
     julia = (
         'module Paths\n\n"""\n    join(a, b)\n\nJoins two paths.\n"""\nfunction join(a, b)\n' + body
-        + 'end\n\n"""Splits a path."""\nfunction split(p)\n' + body + "end\n\nend\n"
+        + 'end\n\n"""Splits a path."""\nfunction split(p)\n' + body + "end\n\nend # module\n"
     )
     chunks = chunk_source("paths.jl", julia, max_tokens=90)
     assert_well_formed("paths.jl", julia, chunks, 90)
-    assert holding(chunks, "function join(").text.startswith('"""\n    join(a, b)')
-    assert holding(chunks, "function split(").text.startswith('"""Splits a path."""')
+    join = holding(chunks, "function join(")
+    assert join.symbol == "Paths.join" and join.text.startswith('"""\n    join(a, b)')  # an unindented module
+    split = holding(chunks, "function split(")
+    assert split.text.startswith('"""Splits a path."""') and chunks[-1].symbol == "Paths.split"
 
 
 def test_java_class_splits_into_members() -> None:
