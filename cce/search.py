@@ -256,6 +256,10 @@ _DEFINITION = (
 )
 
 
+# Chunks with a matching symbol read per find_symbol call: bounds the work on a short, common name.
+SYMBOL_SCAN_LIMIT = 2000
+
+
 def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
     """Definitions whose name matches `name`: exact first, then last part, prefix, substring.
 
@@ -265,10 +269,12 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
     if not name:
         raise UsageError("the symbol name is empty")
     like = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    # Names equal to `name` or ending in `.name` (in any case) first, so that in a big code base
+    # the many names merely containing it cannot crowd them out of the scan.
     rows = store.query(
-        "SELECT id, path, start_line, end_line, symbol, kind, lang FROM chunks "
-        "WHERE symbol LIKE ? ESCAPE '\\' ORDER BY path, start_line LIMIT 2000",
-        (f"%{like}%",),
+        "SELECT id, path, start_line, end_line, symbol, kind, lang FROM chunks WHERE symbol LIKE ? ESCAPE '\\' "
+        "ORDER BY (symbol LIKE ? ESCAPE '\\' OR symbol LIKE ? ESCAPE '\\') DESC, path, start_line LIMIT ?",
+        (f"%{like}%", like, f"%.{like}", SYMBOL_SCAN_LIMIT),
     )
     candidates = [
         {"chunk_id": r[0], "path": r[1], "start": r[2], "end": r[3], "symbol": r[4], "kind": r[5], "lang": r[6]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from cce import search
 from cce.engine import Engine
 from cce.files import project_names
 from cce.search import find_symbol
@@ -225,3 +226,13 @@ def test_a_docstring_example_does_not_pass_for_the_definition(build):
     assert (first["symbol"], first["kind"], first["match"]) == ("Router.app", "method", "exact")
     for mode in ("lexical", "hybrid"):
         assert engine.search("Router.app", mode=mode)[0].symbol == "Router.app"
+
+
+def test_names_that_merely_contain_the_name_do_not_crowd_out_its_definition(build, monkeypatch):
+    getters = {f"a/getter_{n}.py": f"def target_getter_{n}(obj):\n    return obj.value_{n}\n" for n in range(6)}
+    names = ("put", "get", "pop", "keys", "items", "clear")  # enough that the class is split into methods
+    methods = "".join(f"    def {name}(self, key):\n{METHOD_BODY}        return key\n\n" for name in names)
+    engine = build("names", {**getters, "z/store.py": f"class Store:\n{methods}"})
+    monkeypatch.setattr(search, "SYMBOL_SCAN_LIMIT", 3)  # fewer than the names containing "get"
+    [first, *_] = find_symbol(engine.searcher().store, "get")
+    assert (first["symbol"], first["kind"], first["match"]) == ("Store.get", "method", "exact")
