@@ -87,4 +87,15 @@ CORPORA = {
         "usr/share/cargo/registry/regex-syntax-0.6.27",
         QUERIES / "regex-syntax.json",
     ),
+    # Ruby and PHP, added after the rest was tuned, written by someone who had not seen cce's results:
+    # Debian installs the gem's lib/ under rubygems-integration and Monolog under /usr/share/php.
+    "rack": Corpus(
+        "rack",
+        "debian",
+        "ruby-rack",
+        "2.2.22-0+deb12u2",
+        "usr/share/rubygems-integration/all/gems/rack-2.2.22/lib",
+        QUERIES / "rack.json",
+    ),
+    "monolog": Corpus("monolog", "debian", "php-monolog", "2.9.1-1", "usr/share/php/Monolog", QUERIES / "monolog.json"),
 }

@@ -23,8 +23,8 @@ from itertools import accumulate
 # 4: Ruby, Lua, Elixir and Julia chunked by definition. 5: a file's licence comment is left out of
 # what the model reads; a blank line inside a block comment no longer splits it. 6: Elixir and
 # Julia doc strings in triple quotes go with the definition they describe. 7: the functions of an
-# unindented Julia module are named by it.
-CHUNKER_VERSION = "7"
+# unindented Julia module are named by it. 8: a PHP namespace by its whole name (Monolog.Handler).
+CHUNKER_VERSION = "8"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -514,7 +514,7 @@ def _mask(*alternatives: str) -> re.Pattern[str]:
 _ANNOTATED = r"(?:[@\w$.]+(?:\([^()\n]*\))?\s+)*?"  # modifiers and annotations before a keyword
 _TYPE_DECL = re.compile(
     rf"^\s*{_ANNOTATED}(?P<kind>class|interface|enum|record|struct|trait|object|protocol|extension"
-    r"|namespace|union|actor)\s+(?P<name>[\w$.]+)",
+    r"|namespace|union|actor)\s+(?P<name>[\w$.]+(?:\\[\w$]+)*)",  # PHP namespaces: Monolog\Handler
     re.M,
 )
 _KEYWORD_FUNC = re.compile(
@@ -760,7 +760,8 @@ class _BraceFile:
         match, kind = best
         groups = match.groupdict()
         kind = groups.get("kind") or kind
-        name = _TEMPLATE_ARGS.sub("", match["name"]).replace("::", ".")  # Box<int>::area -> Box.area
+        # Box<int>::area -> Box.area; PHP's Monolog\Handler -> Monolog.Handler
+        name = _TEMPLATE_ARGS.sub("", match["name"]).replace("::", ".").replace("\\", ".")
         if groups.get("recv"):
             name = f"{groups['recv']}.{name}"
         elif owner.qual:

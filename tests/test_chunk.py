@@ -870,6 +870,12 @@ def test_java_class_splits_into_members() -> None:
     assert holding(chunks, "public int count(").symbol == "Shop.count"
 
 
+def test_a_php_namespace_is_named_in_full() -> None:
+    source = "<?php declare(strict_types=1);\n\nnamespace Monolog\\Handler;\n\nuse Monolog\\Logger;\n"
+    [chunk] = chunk_source("Handler/Null.php", source)
+    assert (chunk.symbol, chunk.kind) == ("Monolog.Handler", "namespace")
+
+
 def test_c_braces_in_strings_chars_and_comments_do_not_count() -> None:
     chunks = chunk_source("tool/parse.c", C, max_tokens=120)
     assert_well_formed("tool/parse.c", C, chunks, 120)
