@@ -467,6 +467,10 @@ def commented(marker: str, lines: list[str]) -> str:
     [
         (commented("#", APACHE) + "\nimport os\n", "\nimport os\n"),
         ("#!/usr/bin/env python3\n" + commented("#", APACHE) + "import os\n", "#!/usr/bin/env python3\nimport os\n"),
+        ("#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\n\n" + commented("#", APACHE) + "import os\n",
+         "#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\n\nimport os\n"),
+        ("# frozen_string_literal: true\n\n# Copyright 2020 Someone\n\nmodule Rack\n",
+         "# frozen_string_literal: true\n\n\nmodule Rack\n"),
         # Two paragraphs of notice, then the package's own doc comment, which stays.
         ("// Copyright 2021 The Authors.\n\n" + commented("//", APACHE) + "\n// Package chi routes.\npackage chi\n",
          "\n// Package chi routes.\npackage chi\n"),
@@ -474,7 +478,7 @@ def commented(marker: str, lines: list[str]) -> str:
         ("/* SPDX-License-Identifier: MIT */\n#include <stdio.h>\n", "#include <stdio.h>\n"),
         ("-- Copyright (c) 2020 Someone\nlocal M = {}\n", "local M = {}\n"),
         ("<?php\n\n/*\n * (c) Someone\n *\n * For the full copyright and license information, see LICENSE.\n */\n\n"
-         "namespace App;\n", "<?php\n\nnamespace App;\n"),
+         "namespace App;\n", "<?php\n\n\nnamespace App;\n"),
         # Not a notice: a comment that explains the code, a docstring, a preprocessor line.
         ("// Parse the licence file of a package.\nfunc parse() {}\n", None),
         ('"""Copyright checks for uploaded files."""\nimport os\n', None),
