@@ -282,14 +282,18 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
     ]
     candidates += _nested_definitions(store, name)
 
+    folded = name.lower()
+
     def rank(found: dict) -> int:
+        # The name may be a trailing part of the qualified symbol: `add` or `Headers.add` for
+        # `Rack.Headers.add`.
         symbol = found["symbol"]
-        last = symbol.rsplit(".", 1)[-1]
-        if symbol == name or last == name:
+        if symbol == name or symbol.endswith("." + name):
             return 0 if symbol == name else 1
-        if last.lower() == name.lower() or symbol.lower() == name.lower():
+        lower = symbol.lower()
+        if lower == folded or lower.endswith("." + folded):
             return 2
-        if symbol.lower().startswith(name.lower()) or last.lower().startswith(name.lower()):
+        if lower.startswith(folded) or lower.rsplit(".", 1)[-1].startswith(folded):
             return 3
         return 4
 

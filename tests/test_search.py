@@ -236,3 +236,20 @@ def test_names_that_merely_contain_the_name_do_not_crowd_out_its_definition(buil
     monkeypatch.setattr(search, "SYMBOL_SCAN_LIMIT", 3)  # fewer than the names containing "get"
     [first, *_] = find_symbol(engine.searcher().store, "get")
     assert (first["symbol"], first["kind"], first["match"]) == ("Store.get", "method", "exact")
+
+
+RUBY_BODY = "".join(f"      step_{n} = normalise(value, {n}) if value\n" for n in range(4))
+RACK_HEADERS = "module Rack\n  class Headers\n" + "".join(
+    f"    def {name}(key, value = nil)\n{RUBY_BODY}      @store[key] = value\n    end\n\n"
+    for name in ("fetch", "[]=", "delete", "merge", "each", "clear")
+) + "  end\nend\n"
+
+
+@pytest.mark.parametrize("query", ["Rack::Headers#[]=", "Headers#[]=", "Headers.[]=", "[]="])
+def test_a_name_may_leave_out_the_outer_modules(build, query):
+    engine = build("rack", {"headers.rb": RACK_HEADERS, **FILLER})
+    assert find_symbol(engine.searcher().store, query.replace("::", ".").replace("#", "."))[0]["symbol"] == (
+        "Rack.Headers.[]="
+    )
+    for mode in ("lexical", "hybrid"):
+        assert engine.search(query, mode=mode)[0].symbol == "Rack.Headers.[]="
