@@ -24,8 +24,9 @@ from itertools import accumulate
 # what the model reads; a blank line inside a block comment no longer splits it. 6: Elixir and
 # Julia doc strings in triple quotes go with the definition they describe. 7: the functions of an
 # unindented Julia module are named by it. 8: a PHP namespace by its whole name (Monolog.Handler).
-# 9: a notice after an encoding line is left out too.
-CHUNKER_VERSION = "9"
+# 9: a notice after an encoding line is left out too. 10: C++ and C# operators are named
+# (Vec.operator==, Vec.operator bool).
+CHUNKER_VERSION = "10"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -527,9 +528,11 @@ _KEYWORD_FUNC = re.compile(
 # A C-family function or method: type words, then the name, then "(" (the name check rejects keywords).
 _C_FUNC = re.compile(
     r"^\s*(?P<pre>(?:[\w$@<>\[\],.*&?:~]++\s++)*?)[*&^]*+\s*+"
-    r"(?P<name>~?[A-Za-z_$][\w$]*+(?:<[^<>()\n]*>)?(?:::~?[A-Za-z_$][\w$]*+(?:<[^<>()\n]*>)?)*+)\s*+\(",
+    r"(?P<name>(?:[A-Za-z_$][\w$]*+(?:<[^<>()\n]*>)?::)*+operator(?:\s*+(?:\(\)|\[\]|[^\s\w(]{1,3})|\s++[A-Za-z_][\w$]*+)"
+    r"|~?[A-Za-z_$][\w$]*+(?:<[^<>()\n]*>)?(?:::~?[A-Za-z_$][\w$]*+(?:<[^<>()\n]*>)?)*+)\s*+\(",
     re.M,
 )
+_OPERATOR = re.compile(r"(?<![\w$])operator\b\s*")  # C++/C# `operator==`, `operator bool`
 _C_TYPE = re.compile(
     r"^\s*(?:typedef\s+)?(?:template\s*<[^\n]*>\s*)?(?P<kind>struct|union|enum|class|namespace)\s+"
     r"(?:class\s+|struct\s+)?(?:\w+\s+)*?(?P<name>\w+(?:::\w+)*)(?=\s*(?:[:{;]|$|final\b))",
@@ -764,8 +767,13 @@ class _BraceFile:
         match, kind = best
         groups = match.groupdict()
         kind = groups.get("kind") or kind
-        # Box<int>::area -> Box.area; PHP's Monolog\Handler -> Monolog.Handler
-        name = _TEMPLATE_ARGS.sub("", match["name"]).replace("::", ".").replace("\\", ".")
+        # Box<int>::area -> Box.area; PHP's Monolog\Handler -> Monolog.Handler; Vec::operator == -> Vec.operator==
+        raw, operator = match["name"], ""
+        found = _OPERATOR.search(raw)
+        if found:  # what follows `operator` is no template argument: `operator<=>` stays whole
+            symbol = raw[found.end() :].strip()
+            raw, operator = raw[: found.start()], "operator" + (" " if symbol[:1].isalpha() else "") + symbol
+        name = (_TEMPLATE_ARGS.sub("", raw) + operator).replace("::", ".").replace("\\", ".")
         if groups.get("recv"):
             name = f"{groups['recv']}.{name}"
         elif owner.qual:

@@ -874,6 +874,26 @@ def test_java_class_splits_into_members() -> None:
     assert holding(chunks, "public int count(").symbol == "Shop.count"
 
 
+def test_cpp_and_csharp_operators_are_named() -> None:
+    body = "".join(f"    int v{n} = compute(other, {n}) + offset_{n};\n" for n in range(6))
+    signatures = (
+        "bool operator==(const Vec& other) const", "auto operator<=>(const Vec& o) const",
+        "double operator()(int i) const", "double& operator[](int i)", "explicit operator bool() const",
+        "int operator_count(int x)",
+    )
+    source = "class Vec {\npublic:\n" + "".join(f"  {sig} {{\n{body}    return 1;\n  }}\n\n" for sig in signatures)
+    source += "};\n\ntemplate <typename T>\nbool Box<T>::operator!=(const Box<T>& o) const {\n"
+    source += body + "  return 1;\n}\n"
+    chunks = chunk_source("vec.cpp", source, max_tokens=120)
+    assert_well_formed("vec.cpp", source, chunks, 120)
+    assert {c.symbol for c in chunks} == {
+        "Vec", "Vec.operator==", "Vec.operator<=>", "Vec.operator()", "Vec.operator[]", "Vec.operator bool",
+        "Vec.operator_count", "Box.operator!=",
+    }
+    csharp = "class Vec {\n  public static Vec operator +(Vec a, Vec b) {\n" + body + "    return a;\n  }\n}\n"
+    assert holding(chunk_source("Vec.cs", csharp, max_tokens=120), "operator +").symbol == "Vec.operator+"
+
+
 def test_a_php_namespace_is_named_in_full() -> None:
     source = "<?php declare(strict_types=1);\n\nnamespace Monolog\\Handler;\n\nuse Monolog\\Logger;\n"
     [chunk] = chunk_source("Handler/Null.php", source)
