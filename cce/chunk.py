@@ -771,8 +771,8 @@ class _BraceFile:
         raw, operator = match["name"], ""
         found = _OPERATOR.search(raw)
         if found:  # what follows `operator` is no template argument: `operator<=>` stays whole
-            symbol = raw[found.end() :].strip()
-            raw, operator = raw[: found.start()], "operator" + (" " if symbol[:1].isalpha() else "") + symbol
+            token = raw[found.end() :].strip()  # ==, (), [], bool, new
+            raw, operator = raw[: found.start()], "operator" + (" " if token[:1].isalpha() else "") + token
         name = (_TEMPLATE_ARGS.sub("", raw) + operator).replace("::", ".").replace("\\", ".")
         if groups.get("recv"):
             name = f"{groups['recv']}.{name}"
