@@ -41,9 +41,12 @@ _ASKS_FOR_SUPPORTING = re.compile(r"\b(?:tests?|testing|tested|specs?|examples?|
 # so it outranks the code the question is about (regex-syntax: README.md 3rd to 9th for 8 of 20
 # questions, the licences 2nd, 5th and 8th for one). It weighs the same as tests unless asked for,
 # by name or by a question that only prose answers (installing, contributing, release notes).
+# GNU-style projects keep prose in upper-case files at the top (NEWS, THANKS, COPYING.LIB); only the
+# upper-case spelling counts for the words that also name code (`news.py`, `install.rb`).
 _DOCS_PATH = re.compile(
     r"(?:^|/)(?:docs?|documentation)/|\.(?:md|markdown|mdx|rst|adoc|txt)$"
-    r"|(?:^|/)(?i:licen[cs]e|copying|notice|authors|changelog|changes|history|readme)(?:-[A-Z0-9][A-Z0-9._-]*)?$"
+    r"|(?:^|/)(?:(?i:licen[cs]e|copying|notice|authors|changelog|changes|history|readme)"
+    r"|NEWS|THANKS|TODO|CREDITS|CONTRIBUTORS|MAINTAINERS|INSTALL)(?:[-.][A-Z0-9][A-Z0-9._-]*)?$"
 )
 _ASKS_FOR_DOCS = re.compile(
     r"\b(?:docs?|documentation|documented|readme|changelog|licen[cs]e[sd]?|guides?|tutorials?|install\w*"

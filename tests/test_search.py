@@ -8,7 +8,7 @@ import pytest
 from cce import search
 from cce.engine import Engine
 from cce.files import project_names
-from cce.search import find_symbol
+from cce.search import _Demote, find_symbol
 from tests.helpers import make_project
 
 PARSER = '''def clean_path(path):
@@ -88,6 +88,20 @@ def test_docs_rank_below_the_code_they_describe(build, mode):
     assert found[0] == "parser.py" and set(found[1:3]) == {"README.md", "LICENSE"}
     assert top_files(engine, "What does the readme say about trailing slashes being stripped?", mode)[0] == "README.md"
     assert top_files(engine, "How do I install the router?", mode)[0] == "README.md"  # only prose answers it
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_gnu_style_prose_files_rank_below_the_code(build, mode):
+    news = "Noteworthy changes: trailing slashes are now stripped from the path before matching.\n" * 5
+    files = {"parser.py": PARSER, "NEWS": news, "COPYING.LIB": "Trailing slashes stripped path " * 20}
+    engine = build("router", {**files, **FILLER})
+    found = top_files(engine, "How are trailing slashes stripped from the path?", mode)
+    assert found[0] == "parser.py" and set(found[1:3]) == {"NEWS", "COPYING.LIB"}
+
+
+@pytest.mark.parametrize("path", ["news.py", "app/install.rb", "todo.go", "src/History.php"])
+def test_code_named_like_a_prose_file_is_not_demoted(path):
+    assert not _Demote(tests=True, docs=True, generated=True).applies_to(path)
 
 
 def test_the_projects_own_name_does_not_pull_towards_its_namesake(build, mode="hybrid"):
