@@ -63,6 +63,35 @@ _GENERATED_HEAD = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _ASKS_FOR_GENERATED = re.compile(r"\bgenerat\w*", re.IGNORECASE)
+# A chunk that only declares functions (a Java abstract or interface method, a C prototype, a Rust
+# trait method, a PHP interface method) holds no behaviour, yet its doc comment and signature match
+# a question about that behaviour as well as the code that has it (jdk.httpserver: HttpExchange's
+# abstract methods above ExchangeImpl; libxcrypt: the prototypes in crypt-port.h above the .c files).
+# Such a chunk counts half; a query naming it still finds it first (`_definitions`).
+DECLARES_KNOWN_LIMIT = 100_000  # verdicts remembered per searcher, by chunk id (a few MB)
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*|^\s*(?:#|\*|@\w+(?:\([^)\n]*\))?\s*$)[^\n]*", re.DOTALL | re.MULTILINE)
+# Modifiers or a return type, then the name, the parameters, and maybe `throws X` or `-> T`: no `=`,
+# no body. At least two words before `(`, and no `.` or `->`, so that a call (`update(ctx);`,
+# `return g(x);`, `self.run();`) is no signature.
+_SIGNATURE = re.compile(
+    r"(?!(?:return|await|new|throw|yield|else|case|delete|goto|sizeof|echo|print)\b)"
+    r"[^=;{}().]*?[\w>\]][\s*&]+[^=;{}().\s-]+\s*\([^;{}]*\)[^=;{}()]*",
+    re.DOTALL,
+)
+
+
+def declares_only(text: str) -> bool:
+    """Whether a chunk's code, comments aside, is nothing but function signatures ending in `;`."""
+    if ";" not in text:
+        return False
+    code = _COMMENT.sub("", text).rstrip()
+    if not code.endswith(";"):
+        return False
+    statements = [part.strip() for part in code.split(";")]
+    statements = [part for part in statements if part]
+    return bool(statements) and all(_SIGNATURE.fullmatch(part) for part in statements)
+
+
 _DEFINITION_WORD = r"(?:class|function|method|struct|type|interface|module|object|instance|constructor)\b"
 # BM25 column weights: body, symbol, path. A term in a symbol name or the path says more than one in the body.
 BM25_WEIGHTS = (1.0, 8.0, 2.0)
@@ -96,6 +125,7 @@ class Searcher:
         self.vectors = vectors
         self.embed_query = embed_query
         self._generated_known: tuple[int, dict[str, bool]] = (-1, {})
+        self._declares_known: dict[int, bool] = {}  # by chunk id, a hash of path, line and text
         # "How does FastAPI serve static files?": in its own code base the project's name says nothing
         # about where to look, and it pulls both sides towards the class or file of that name.
         self._project_name: re.Pattern[str] | None = None
@@ -185,6 +215,8 @@ class Searcher:
                 symbol = chunks[cid].symbol
                 if demote.tests and symbol and _TEST_MODULE_SYMBOL.match(symbol):
                     score *= SUPPORTING_FILE_WEIGHT
+                if self._declares_only(cid, chunks[cid].text):
+                    score *= SUPPORTING_FILE_WEIGHT
                 by_file[chunks[cid].path].append((cid, score))
         for scored in by_file.values():
             scored.sort(key=lambda item: -item[1])
@@ -210,6 +242,14 @@ class Searcher:
             if len(hits) == top_k:
                 break
         return hits
+
+    def _declares_only(self, chunk_id: int, text: str) -> bool:
+        known = self._declares_known.get(chunk_id)
+        if known is None:
+            if len(self._declares_known) >= DECLARES_KNOWN_LIMIT:
+                self._declares_known = {}
+            known = self._declares_known[chunk_id] = declares_only(text)
+        return known
 
     def _generated(self, paths: Collection[str]) -> set[str]:
         """Which of these files are generated code; remembered until the store changes."""

@@ -104,6 +104,60 @@ def test_code_named_like_a_prose_file_is_not_demoted(path):
     assert not _Demote(tests=True, docs=True, generated=True).applies_to(path)
 
 
+FRAMING_H = """#ifndef FRAMING_H
+#define FRAMING_H
+
+/* Send the response headers. A zero length means the body is framed in chunks; a positive
+   length is sent as a fixed length; a negative length means there is no body. */
+extern int send_headers(struct exchange *ex, int status, long length);
+
+#endif
+"""
+FRAMING_C = """#include "framing.h"
+
+int send_headers(struct exchange *ex, int status, long length)
+{
+    if (length == 0) {
+        ex->out = chunked_stream(ex->raw);  /* body framed in chunks */
+        set_header(ex, "Transfer-encoding", "chunked");
+    } else if (length > 0) {
+        ex->out = fixed_stream(ex->raw, length);
+    }
+    return write_status(ex, status);
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_a_prototype_ranks_below_the_function_it_declares(build, mode):
+    engine = build("server", {"framing.h": FRAMING_H, "framing.c": FRAMING_C, **FILLER})
+    assert top_files(engine, "How is the response body framed when the length is zero?", mode)[:2] == [
+        "framing.c", "framing.h"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "declares"),
+    [
+        ("public abstract Headers getResponseHeaders();", True),
+        ("/** Sends {@code status}. */\n@Override\npublic abstract void send(int status) throws IOException;", True),
+        ("extern void SHA512_Init(SHA512_CTX *);\n\nextern void SHA512_Final(uint8_t *, SHA512_CTX *);", True),
+        ("static char *crypt_rn(const char *phrase, char *out);\n#endif", True),
+        ("public function handle(array $record = []): bool;", True),
+        ("fn parse(&self, pattern: &str) -> Result<Ast>;", True),
+        ("SHA512_Update(&ctx, a, 3);\nSHA512_Update(&ctx, b, 4);", False),  # calls
+        ("return g(x);", False),
+        ("ctx->update(a);\nself.run(b);", False),
+        ("const isDate = kindOfTest('Date');", False),
+        ("private final int size;", False),
+        ("void f(int x) {\n    g(x);\n}", False),
+        ("export default composeSignals;", False),
+    ],
+)
+def test_which_chunks_only_declare(code, declares):
+    assert search.declares_only(code) is declares
+
+
 def test_the_projects_own_name_does_not_pull_towards_its_namesake(build, mode="hybrid"):
     engine = build("widgetry", {"core.py": CORE, "dates.py": DATES, **FILLER})
     assert top_files(engine, "How does Widgetry parse a date?", mode)[0] == "dates.py"
