@@ -26,7 +26,7 @@ from itertools import accumulate
 # unindented Julia module are named by it. 8: a PHP namespace by its whole name (Monolog.Handler).
 # 9: a notice after an encoding line is left out too. 10: C++ and C# operators are named
 # (Vec.operator==, Vec.operator bool).
-CHUNKER_VERSION = "10"
+CHUNKER_VERSION = "11"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -559,6 +559,18 @@ _JS_DECLS = (
         "type",
     ),
     (re.compile(rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)", re.M), "variable"),
+    # A default export is imported under its module's name, so a nameless one takes it (`_module_name`):
+    # `export default (config) => {` in resolveConfig.js is resolveConfig; a named function
+    # expression keeps its name (`export default isSupported && function httpAdapter(config) {`).
+    (
+        re.compile(
+            r"^\s*export\s+default\s+(?:async\s+)?"
+            r"(?:[^\n]*?\bfunction\b\s*\*?\s*(?P<name>[\w$]+)?\s*\(|(?:\([^\n]*?\)|[\w$]+)\s*=>)",
+            re.M,
+        ),
+        "function",
+    ),
+    (re.compile(r"^\s*export\s+default\s+\{", re.M), "object"),  # its members are named like a class's
 )
 _JS_MODIFIERS = r"(?:(?:public|private|protected|static|readonly|abstract|override|declare|async|get|set|accessor)\s+)*"
 _JS_MEMBERS = (
@@ -570,6 +582,14 @@ _JS_MEMBERS = (
         re.compile(
             rf"^\s*(?P<pre>{_JS_MODIFIERS})(?P<name>#?[\w$]+)\s*[?!]?\s*(?::[^=\n]*)?=\s*(?:async\b\s*)?"
             r"(?:function\b|\(|[\w$]+\s*=>)",
+            re.M,
+        ),
+        "method",
+    ),
+    (  # an object literal's `name: function`, `name: (args) => {`; not a typed field (`cb: () => void`)
+        re.compile(
+            rf"^\s*(?P<pre>{_JS_MODIFIERS})(?P<name>#?[\w$]+)\s*:\s*(?:async\b\s*)?"
+            r"(?:function\b|\([^\n]*?\)\s*=>\s*\{|[\w$]+\s*=>)",
             re.M,
         ),
         "method",
@@ -768,7 +788,7 @@ class _BraceFile:
         groups = match.groupdict()
         kind = groups.get("kind") or kind
         # Box<int>::area -> Box.area; PHP's Monolog\Handler -> Monolog.Handler; Vec::operator == -> Vec.operator==
-        raw, operator = match["name"], ""
+        raw, operator = groups.get("name") or _module_name(self.ctx.path), ""
         found = _OPERATOR.search(raw)
         if found:  # what follows `operator` is no template argument: `operator<=>` stays whole
             token = raw[found.end() :].strip()  # ==, (), [], bool, new
@@ -781,6 +801,13 @@ class _BraceFile:
         if kind == "function" and "." in name and not (owner.kind == "module" and owner.symbol):
             kind = "method"  # Go receivers, C++ Class::method, members of a type (not of a Rust module)
         return name, _KIND_NAMES.get(kind, kind)
+
+
+def _module_name(path: str) -> str:
+    """The name a module is imported by: its file's stem, or its folder's for an index file."""
+    parts = path.split("/")
+    stem = parts[-1].split(".", 1)[0]
+    return parts[-2] if stem == "index" and len(parts) > 1 else stem
 
 
 def _plausible(match: re.Match[str], in_type: bool) -> bool:

@@ -657,6 +657,61 @@ def test_typescript_functions_arrows_classes_and_members() -> None:
     assert holding(chunks, "interface Options").symbol == "Options"
 
 
+def _filler_lines(word: str) -> str:
+    return "".join(f"    const {word}{i} = compute{i}(config, {i});\n" for i in range(12))
+
+
+@pytest.mark.parametrize(
+    ("path", "opening", "symbol"),
+    [
+        ("helpers/resolveConfig.js", "export default (config) => {", "resolveConfig"),
+        ("helpers/parseHeaders.js", "export default rawHeaders => {", "parseHeaders"),
+        ("adapters/xhr.js", "export default isXHRAdapterSupported && function (config) {", "xhr"),
+        ("adapters/http.js", "export default isHttpAdapterSupported && function httpAdapter(config) {", "httpAdapter"),
+        ("src/widgets/index.ts", "export default async function () {", "widgets"),
+    ],
+)
+def test_a_default_export_is_named_as_it_is_imported(path: str, opening: str, symbol: str) -> None:
+    # Its locals (`const parsed = ...`) once named its chunks: the body reads as module-level code.
+    text = f"import x from './x.js';\n\n{opening}\n{_filler_lines('parsed')}\n{_filler_lines('more')}}};\n"
+    chunks = chunk_source(path, text, max_tokens=120)
+    assert_well_formed(path, text, chunks, 120)
+    body = [chunk for chunk in chunks if "parsed" in chunk.text or "more" in chunk.text]
+    assert len(body) > 1 and {(chunk.symbol, chunk.kind) for chunk in body} == {(symbol, "function")}
+
+
+def test_the_methods_of_a_default_exported_object_are_named() -> None:
+    steps = "".join(f"    step{i}(config, adapters, cache);\n" for i in range(6))
+    js = (
+        "export default {\n  adapters: knownAdapters,\n\n"
+        f"  getAdapter: (adapters) => {{\n{steps}    return adapters.find(Boolean);\n  }},\n\n"
+        f"  validate: function (config) {{\n{steps}    return !!config;\n  }},\n\n"
+        f"  reset() {{\n{steps}    cache.clear();\n  }}\n"
+        "};\n"
+    )
+    chunks = chunk_source("adapters/adapters.js", js, max_tokens=80)
+    assert_well_formed("adapters/adapters.js", js, chunks, 80)
+    assert holding(chunks, "adapters.find").symbol == "adapters.getAdapter"
+    assert holding(chunks, "!!config").symbol == "adapters.validate"
+    assert holding(chunks, "cache.clear").symbol == "adapters.reset"
+
+
+def test_a_typed_function_field_is_no_method() -> None:
+    fields = "".join(f"    field{i}_: number | undefined\n" for i in range(4))
+    steps = "".join(f"        this.field{i}_ = compute{i}(this.derivation)\n" for i in range(8))
+    ts = (
+        f"export class ComputedValue<T> {{\n    constructor() {{\n{steps}    }}\n\n"
+        f"    derivation: () => T\n    setter_?: (value: T) => void\n{fields}\n"
+        f"    get(): T {{\n{steps}        return this.value_\n    }}\n}}\n"
+    )
+    chunks = chunk_source("core/computedvalue.ts", ts, max_tokens=100)
+    assert holding(chunks, "return this.value_").symbol == "ComputedValue.get"  # the class is split
+    assert (holding(chunks, "derivation: () => T").symbol, holding(chunks, "derivation: () => T").kind) == (
+        "ComputedValue",
+        "class",
+    )
+
+
 def test_a_long_doc_comment_does_not_hide_the_declaration_after_it() -> None:
     doc = "".join(f"// Line {i} of a long note on how observers are added and kept in order.\n" for i in range(16))
     jsdoc = "/**\n" + "".join(f" * Step {i}: what the batch does at this point.\n" for i in range(14)) + " */\n"
