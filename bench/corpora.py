@@ -119,4 +119,7 @@ CORPORA = {
         "libxcrypt", "debian", "libxcrypt-source", "1:4.4.33-2", "usr/src/libxcrypt", QUERIES / "libxcrypt.json"
     ),
     "axios": Corpus("axios", "npm", "axios", "1.7.9", "package/lib", QUERIES / "axios.json"),
+    # Python and C++ on the same terms: Jinja's wheel, and {fmt}, header-only as Debian ships it.
+    "jinja2": Corpus("jinja2", "pypi", "jinja2", "3.1.4", "jinja2", QUERIES / "jinja2.json"),
+    "fmt": Corpus("fmt", "debian", "libfmt-dev", "9.1.0+ds1-2", "usr/include/fmt", QUERIES / "fmt.json"),
 }

@@ -26,7 +26,7 @@ from itertools import accumulate
 # unindented Julia module are named by it. 8: a PHP namespace by its whole name (Monolog.Handler).
 # 9: a notice after an encoding line is left out too. 10: C++ and C# operators are named
 # (Vec.operator==, Vec.operator bool).
-CHUNKER_VERSION = "11"
+CHUNKER_VERSION = "12"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -778,7 +778,7 @@ class _BraceFile:
         patterns = self.syntax.decls + (self.syntax.members if owner.in_type else ())
         best: tuple[re.Match[str], str] | None = None
         for pattern, kind in patterns:
-            match = next((m for m in pattern.finditer(head) if _plausible(m, owner.in_type)), None)
+            match = next((m for m in pattern.finditer(head) if self._plausible(head, m, pattern, owner)), None)
             # The earliest declaration wins; on a tie, the pattern listed first.
             if match and (best is None or match.start() < best[0].start()):
                 best = (match, kind)
@@ -801,6 +801,19 @@ class _BraceFile:
         if kind == "function" and "." in name and not (owner.kind == "module" and owner.symbol):
             kind = "method"  # Go receivers, C++ Class::method, members of a type (not of a Rust module)
         return name, _KIND_NAMES.get(kind, kind)
+
+
+    @staticmethod
+    def _plausible(head: str, match: re.Match[str], pattern: re.Pattern[str], owner: _Owner) -> bool:
+        if pattern is _C_FUNC and _continues_list(head, match.start("name")):
+            return False
+        return _plausible(match, owner.in_type)
+
+
+def _continues_list(head: str, name_at: int) -> bool:
+    """Whether what comes before a declaration's name leaves a list open, so that the name is only an
+    item of it: a macro among a template's parameters (`template <typename T, FMT_ENABLE_IF(...)>`)."""
+    return head[:name_at].rstrip().endswith((",", "(", "<"))
 
 
 def _module_name(path: str) -> str:

@@ -955,6 +955,22 @@ def test_a_php_namespace_is_named_in_full() -> None:
     assert (chunk.symbol, chunk.kind) == ("Monolog.Handler", "namespace")
 
 
+def test_a_macro_among_template_parameters_does_not_name_the_function() -> None:
+    body = "".join(f"    auto part{i} = convert<To>(from, ec, {i});\n" for i in range(6))
+    cpp = (
+        "template <typename To, typename From,\n"
+        "          FMT_ENABLE_IF(!std::is_same<From, To>::value)>\n"
+        f"FMT_CONSTEXPR To lossless_integral_conversion(const From from, int& ec) {{\n{body}"
+        "    return To(from);\n}\n\n"
+        f"template <typename Char, FMT_ENABLE_IF(is_char<Char>::value)>\n"
+        f"FMT_INLINE auto to_string_view(const Char* s) -> basic_string_view<Char> {{\n{body}    return s;\n}}\n"
+    )
+    chunks = chunk_source("fmt/chrono.h", cpp, max_tokens=120)
+    assert_well_formed("fmt/chrono.h", cpp, chunks, 120)
+    assert holding(chunks, "return To(from)").symbol == "lossless_integral_conversion"
+    assert holding(chunks, "return s;").symbol == "to_string_view"
+
+
 def test_c_braces_in_strings_chars_and_comments_do_not_count() -> None:
     chunks = chunk_source("tool/parse.c", C, max_tokens=120)
     assert_well_formed("tool/parse.c", C, chunks, 120)
