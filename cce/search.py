@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import UsageError
 from .settings import SEARCH_MODES as MODES
-from .store import Store, VectorIndex
+from .store import Store, StoredChunk, VectorIndex
 from .terms import query_terms
 
 # A query of one word, written as code: an identifier, a dotted path, an operator method (`[]=`).
@@ -69,7 +69,7 @@ _ASKS_FOR_GENERATED = re.compile(r"\bgenerat\w*", re.IGNORECASE)
 # abstract methods above ExchangeImpl; libxcrypt: the prototypes in crypt-port.h above the .c files).
 # Such a chunk counts half; a query naming it still finds it first (`_definitions`).
 DECLARES_KNOWN_LIMIT = 100_000  # verdicts remembered per searcher, by chunk id (a few MB)
-_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*|^\s*(?:#|\*|@\w+(?:\([^)\n]*\))?\s*$)[^\n]*", re.DOTALL | re.MULTILINE)
+_COMMENT = re.compile(r"/\*.*?\*/|/\*.*|//[^\n]*|^\s*(?:#|\*|@\w+(?:\([^)\n]*\))?\s*$)[^\n]*", re.DOTALL | re.MULTILINE)
 # Modifiers or a return type, then the name, the parameters, and maybe `throws X` or `-> T`: no `=`,
 # no body. At least two words before `(`, and no `.` or `->`, so that a call (`update(ctx);`,
 # `return g(x);`, `self.run();`) is no signature.
@@ -215,7 +215,7 @@ class Searcher:
                 symbol = chunks[cid].symbol
                 if demote.tests and symbol and _TEST_MODULE_SYMBOL.match(symbol):
                     score *= SUPPORTING_FILE_WEIGHT
-                if self._declares_only(cid, chunks[cid].text):
+                if self._declares_only(chunks[cid]):
                     score *= SUPPORTING_FILE_WEIGHT
                 by_file[chunks[cid].path].append((cid, score))
         for scored in by_file.values():
@@ -243,12 +243,21 @@ class Searcher:
                 break
         return hits
 
-    def _declares_only(self, chunk_id: int, text: str) -> bool:
-        known = self._declares_known.get(chunk_id)
+    def _declares_only(self, chunk: StoredChunk) -> bool:
+        known = self._declares_known.get(chunk.id)
         if known is None:
             if len(self._declares_known) >= DECLARES_KNOWN_LIMIT:
                 self._declares_known = {}
-            known = self._declares_known[chunk_id] = declares_only(text)
+            known = declares_only(chunk.text)
+            if not known and chunk.symbol and not _COMMENT.sub("", chunk.text).strip():
+                # Only comment: part of a long doc comment cut from its declaration. The windows
+                # of the definition together tell (an abstract method's javadoc, or a method's).
+                rows = self.store.query(
+                    "SELECT text FROM chunks WHERE path = ? AND symbol = ? ORDER BY start_line",
+                    (chunk.path, chunk.symbol),
+                )
+                known = declares_only("\n".join(text for (text,) in rows))
+            self._declares_known[chunk.id] = known
         return known
 
     def _generated(self, paths: Collection[str]) -> set[str]:

@@ -136,6 +136,40 @@ def test_a_prototype_ranks_below_the_function_it_declares(build, mode):
     ]
 
 
+def _javadoc(lines: int) -> str:
+    said = "the fixed length announced in the headers must be written in full, else the exchange fails"
+    return "    /**\n" + "".join(f"     * Note {i}: {said}.\n" for i in range(lines)) + "     */\n"
+
+
+EXCHANGE = (
+    "package web;\n\npublic abstract class Exchange {\n"
+    + _javadoc(70)
+    + "    public abstract void sendHeaders(int status, long length) throws IOException;\n}\n"
+)
+FIXED_STREAM = """package web;
+
+class FixedLengthStream extends OutputStream {
+    private long remaining;
+
+    public void close() throws IOException {
+        if (remaining > 0) {
+            // fewer bytes written than the fixed length announced in the headers
+            throw new IOException("insufficient bytes written to stream");
+        }
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_a_long_javadoc_of_an_abstract_method_ranks_below_the_code(build, mode):
+    engine = build("web", {"web/Exchange.java": EXCHANGE, "web/FixedLengthStream.java": FIXED_STREAM, **FILLER})
+    windows = [hit for hit in engine.search("sendHeaders", top_k=10) if hit.symbol == "Exchange.sendHeaders"]
+    assert len(windows) > 1  # the javadoc is cut into windows of its own
+    query = "What happens when fewer bytes are written than the fixed length announced in the headers?"
+    assert top_files(engine, query, mode)[0] == "web/FixedLengthStream.java"
+
+
 @pytest.mark.parametrize(
     ("code", "declares"),
     [
