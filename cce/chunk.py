@@ -26,7 +26,7 @@ from itertools import accumulate
 # unindented Julia module are named by it. 8: a PHP namespace by its whole name (Monolog.Handler).
 # 9: a notice after an encoding line is left out too. 10: C++ and C# operators are named
 # (Vec.operator==, Vec.operator bool).
-CHUNKER_VERSION = "12"
+CHUNKER_VERSION = "13"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -732,13 +732,16 @@ class _BraceFile:
         """Statements at `depth` in lo..hi: one starts after a blank line or a line ending in ; or }."""
         starts: list[int] = []
         after_blank = ended = False
+        doc_only = False  # the unit so far is a /** doc comment, which documents what follows it
         for i in range(lo, hi + 1):
             if self.ctx.blank(i):
-                after_blank = after_blank or i not in self.inside
+                after_blank = after_blank or (i not in self.inside and not doc_only)
                 continue
             code = self.code[i - 1].strip()
             if not starts or (self.depth[i] == depth and (after_blank or ended)):
                 starts.append(i)
+                doc_only = self.ctx.lines[i - 1].lstrip().startswith("/**")
+            doc_only = doc_only and not code
             # A comment-only line ends nothing: it belongs to what follows it.
             ended = code.endswith((";", "}"))
             after_blank = False

@@ -917,6 +917,19 @@ def test_elixir_and_julia_doc_strings_go_with_their_definition() -> None:
     assert split.text.startswith('"""Splits a path."""') and chunks[-1].symbol == "Paths.split"
 
 
+def test_a_doc_comment_documents_the_declaration_after_a_blank_line() -> None:
+    doc = "/**\n" + "".join(f" * Part {i} of what one exchange of a request is.\n" for i in range(6)) + " */\n"
+    methods = "".join(f"    public abstract String header{i}();\n\n" for i in range(4))
+    java = f"package web;\n\nimport java.net.URI;\n\n{doc}\npublic abstract class Exchange {{\n{methods}}}\n"
+    chunks = chunk_source("web/Exchange.java", java, max_tokens=120)
+    assert_well_formed("web/Exchange.java", java, chunks, 120)
+    assert holding(chunks, "Part 0 of what").symbol == "Exchange"
+    # A plain /* comment (a licence, a note on the file) stays apart from what follows a blank line.
+    note = "/*\n * Notes on this file: the exchange classes of the server.\n */\n\n"
+    chunks = chunk_source("web/Exchange.java", note + java, max_tokens=120)
+    assert holding(chunks, "Notes on this file").symbol is None
+
+
 def test_java_class_splits_into_members() -> None:
     chunks = chunk_source("shop/Shop.java", JAVA, max_tokens=120)
     assert_well_formed("shop/Shop.java", JAVA, chunks, 120)
