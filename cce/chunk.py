@@ -26,7 +26,7 @@ from itertools import accumulate
 # unindented Julia module are named by it. 8: a PHP namespace by its whole name (Monolog.Handler).
 # 9: a notice after an encoding line is left out too. 10: C++ and C# operators are named
 # (Vec.operator==, Vec.operator bool).
-CHUNKER_VERSION = "13"
+CHUNKER_VERSION = "14"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -432,6 +432,7 @@ def _blocks(ctx: _Ctx, lo: int, hi: int, symbol: str | None, kind: str, fenced: 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _PYTHON_BLOCKS = (ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 _LONE_CR = re.compile(r"\r(?!\n)")
+_LONG_ASSIGNMENT = 4  # lines after the first: an assignment this long is named like a definition
 
 
 def _python_segments(ctx: _Ctx, text: str) -> list[_Seg] | None:
@@ -450,16 +451,19 @@ def _python_segments(ctx: _Ctx, text: str) -> list[_Seg] | None:
 def _python_body(ctx: _Ctx, body: list[ast.stmt], lo: int, hi: int, owner: str | None, prev_end: int) -> list[_Seg]:
     anchors: list[_Seg] = []
     for node, before in _python_definitions(body, prev_end):
-        start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
         # Comment lines right above a definition describe it.
         while start - 1 > before and ctx.lines[start - 2].lstrip().startswith("#"):
             start -= 1
-        name = f"{owner}.{node.name}" if owner else node.name
+        local = node.name if isinstance(node, _DEFS) else _assigned_name(node)
+        name = f"{owner}.{local}" if owner else local
         end = node.end_lineno or node.lineno
         if isinstance(node, ast.ClassDef):
             anchors.append(_Seg(start, end, name, "class", _python_class(ctx, node, name)))
-        else:
+        elif isinstance(node, _DEFS):
             anchors.append(_Seg(start, end, name, "method" if owner else "function"))
+        else:
+            anchors.append(_Seg(start, end, name, "variable"))
     return _tile(ctx, anchors, lo, hi, owner, "class" if owner else "module")
 
 
@@ -467,13 +471,22 @@ def _python_definitions(body: list[ast.stmt], prev_end: int) -> Iterator[tuple[a
     """The definitions of a body, with those inside its if/try/with blocks (a fallback class in
     `except ImportError:`, a version check), each with the last line of what comes before it."""
     for node in body:
-        if isinstance(node, _DEFS):
+        if isinstance(node, _DEFS) or _assigned_name(node):
             yield node, prev_end
         elif isinstance(node, _PYTHON_BLOCKS):
             for block in _python_blocks(node):
                 yield from _python_definitions(block, prev_end)
                 prev_end = max([prev_end, *(s.end_lineno or s.lineno for s in block)])
         prev_end = node.end_lineno or node.lineno
+
+
+def _assigned_name(node: ast.stmt) -> str | None:
+    """The name a long assignment defines (`FILTERS = {` over many lines, a table, a registry);
+    a short one stays with the code around it."""
+    if not isinstance(node, (ast.Assign, ast.AnnAssign)) or (node.end_lineno or 0) - node.lineno < _LONG_ASSIGNMENT:
+        return None
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return targets[0].id if len(targets) == 1 and isinstance(targets[0], ast.Name) else None
 
 
 def _python_blocks(node: ast.stmt) -> list[list[ast.stmt]]:

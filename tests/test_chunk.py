@@ -554,7 +554,9 @@ def test_python_definitions_keep_decorators_comments_and_nested_functions() -> N
     assert "def helper(" in outer.text  # nested functions stay inside their parent
     assert not any(s and "helper" in s for s in symbols(chunks))
     settings = holding(chunks, "SETTINGS = {")
-    assert (settings.symbol, settings.kind) == (None, "module")
+    assert (settings.symbol, settings.kind) == ("SETTINGS", "variable")  # a long assignment is named
+    short = "LIMITS = (1, 2)\nNAMES = [\n    'a',\n]\n"
+    assert [(c.symbol, c.kind) for c in chunk_source("short.py", short)] == [(None, "module")]
     assert '"delta"' in settings.text
     assert "def " not in settings.text
     store = holding(chunks, "class Store:")
