@@ -26,7 +26,7 @@ from itertools import accumulate
 # unindented Julia module are named by it. 8: a PHP namespace by its whole name (Monolog.Handler).
 # 9: a notice after an encoding line is left out too. 10: C++ and C# operators are named
 # (Vec.operator==, Vec.operator bool).
-CHUNKER_VERSION = "14"
+CHUNKER_VERSION = "15"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -573,12 +573,13 @@ _JS_DECLS = (
     ),
     (re.compile(rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)", re.M), "variable"),
     # A default export is imported under its module's name, so a nameless one takes it (`_module_name`):
-    # `export default (config) => {` in resolveConfig.js is resolveConfig; a named function
-    # expression keeps its name (`export default isSupported && function httpAdapter(config) {`).
+    # `export default (config) => {` in resolveConfig.js is resolveConfig, and so is a wrapped one
+    # (`export default isSupported && (async (config) => {`, `export default memo((props) => {`); a
+    # named function expression keeps its name (`export default isSupported && function httpAdapter(`).
     (
         re.compile(
-            r"^\s*export\s+default\s+(?:async\s+)?"
-            r"(?:[^\n]*?\bfunction\b\s*\*?\s*(?P<name>[\w$]+)?\s*\(|(?:\([^\n]*?\)|[\w$]+)\s*=>)",
+            r"^\s*export\s+default\s+(?!\{)"  # an object is the pattern below
+            r"(?:[^\n]*?\bfunction\b\s*\*?\s*(?P<name>[\w$]+)?\s*\(|[^\n]*?(?:\([^\n]*?\)|[\w$]+)\s*=>)",
             re.M,
         ),
         "function",

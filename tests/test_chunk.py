@@ -671,6 +671,8 @@ def _filler_lines(word: str) -> str:
         ("adapters/xhr.js", "export default isXHRAdapterSupported && function (config) {", "xhr"),
         ("adapters/http.js", "export default isHttpAdapterSupported && function httpAdapter(config) {", "httpAdapter"),
         ("src/widgets/index.ts", "export default async function () {", "widgets"),
+        ("adapters/fetch.js", "export default isFetchSupported && (async (config) => {", "fetch"),
+        ("components/Card.tsx", "export default memo(({ title }: Props) => {", "Card"),
     ],
 )
 def test_a_default_export_is_named_as_it_is_imported(path: str, opening: str, symbol: str) -> None:
