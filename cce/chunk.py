@@ -25,7 +25,10 @@ from itertools import accumulate
 # Julia doc strings in triple quotes go with the definition they describe. 7: the functions of an
 # unindented Julia module are named by it. 8: a PHP namespace by its whole name (Monolog.Handler).
 # 9: a notice after an encoding line is left out too. 10: C++ and C# operators are named
-# (Vec.operator==, Vec.operator bool).
+# (Vec.operator==, Vec.operator bool). 11: JavaScript default exports and default-exported objects'
+# methods are named. 12: a macro among C++ template parameters names nothing. 13: a /** comment
+# goes with the declaration after a blank line. 14: long Python assignments are named. 15: a
+# wrapped default export (`export default x && (async () => {`) is named.
 CHUNKER_VERSION = "15"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
@@ -795,7 +798,7 @@ class _BraceFile:
         patterns = self.syntax.decls + (self.syntax.members if owner.in_type else ())
         best: tuple[re.Match[str], str] | None = None
         for pattern, kind in patterns:
-            match = next((m for m in pattern.finditer(head) if self._plausible(head, m, pattern, owner)), None)
+            match = next((m for m in pattern.finditer(head) if _plausible(m, owner.in_type, head)), None)
             # The earliest declaration wins; on a tie, the pattern listed first.
             if match and (best is None or match.start() < best[0].start()):
                 best = (match, kind)
@@ -820,13 +823,6 @@ class _BraceFile:
         return name, _KIND_NAMES.get(kind, kind)
 
 
-    @staticmethod
-    def _plausible(head: str, match: re.Match[str], pattern: re.Pattern[str], owner: _Owner) -> bool:
-        if pattern is _C_FUNC and _continues_list(head, match.start("name")):
-            return False
-        return _plausible(match, owner.in_type)
-
-
 def _continues_list(head: str, name_at: int) -> bool:
     """Whether what comes before a declaration's name leaves a list open, so that the name is only an
     item of it: a macro among a template's parameters (`template <typename T, FMT_ENABLE_IF(...)>`)."""
@@ -840,7 +836,9 @@ def _module_name(path: str) -> str:
     return parts[-2] if stem == "index" and len(parts) > 1 else stem
 
 
-def _plausible(match: re.Match[str], in_type: bool) -> bool:
+def _plausible(match: re.Match[str], in_type: bool, head: str) -> bool:
+    if match.re is _C_FUNC and _continues_list(head, match.start("name")):
+        return False
     pre = match.groupdict().get("pre")
     if pre is None:
         return True  # led by a keyword such as fn, func or class: cannot be a statement
