@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, exit 2, instead of argparse's usage dump
+        if message.endswith("required: query"):  # `cce search -x`: argparse took the query for an option
+            message += "; a query that starts with '-' goes after the options and `--`: cce search -- '-x'"
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 

@@ -136,6 +136,7 @@ def test_model_path_and_verify_with_a_custom_model(env, tiny_model_dir, tmp_path
         (["index", "--bogus"], {}, "unrecognized arguments"),
         (["search", "x", "--top-k", "0"], {}, "--top-k must be at least 1"),
         (["search", "x", "--mode", "fuzzy"], {}, "invalid choice"),
+        (["search", "-x"], {}, "goes after the options and `--`"),
         (["index", "/no/such/folder"], {}, "does not exist"),
     ],
 )
