@@ -28,8 +28,9 @@ from itertools import accumulate
 # (Vec.operator==, Vec.operator bool). 11: JavaScript default exports and default-exported objects'
 # methods are named. 12: a macro among C++ template parameters names nothing. 13: a /** comment
 # goes with the declaration after a blank line. 14: long Python assignments are named. 15: a
-# wrapped default export (`export default x && (async () => {`) is named.
-CHUNKER_VERSION = "15"
+# wrapped default export (`export default x && (async () => {`) is named. 16: C function-like
+# macros are named.
+CHUNKER_VERSION = "16"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -676,7 +677,10 @@ class _Syntax:
 
 
 _C_MASK = (_LINE_COMMENT, _BLOCK_COMMENT)
-_C_DECLS = ((_C_TYPE, "struct"), (_C_FUNC, "function"))
+# A function-like macro is C's other kind of function (ARRAY_SIZE(a), list_for_each(pos, head)); a
+# constant (`#define LIMIT 16`) names nothing, or a run of them would take the first one's name.
+_C_MACRO = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(?P<name>[A-Za-z_]\w*)\(", re.M)
+_C_DECLS = ((_C_MACRO, "macro"), (_C_TYPE, "struct"), (_C_FUNC, "function"))
 _C_FAMILY = ((_TYPE_DECL, "class"), (_C_FUNC, "function"))  # a method is `type name(`
 _KEYWORD_FAMILY = ((_TYPE_DECL, "class"), (_KEYWORD_FUNC, "function"))  # a method is `fun name(`
 _JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE), _JS_DECLS, _JS_MEMBERS)

@@ -305,6 +305,7 @@ _DEFINITION = (
     r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
     r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace)\s+{name}\b"
     r"|^\s*(?:self\.)?{name}\s*(?::[^=]*)?=[^=]"
+    r"|^\s*#\s*define\s+{name}\b"
 )
 
 

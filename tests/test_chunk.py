@@ -988,6 +988,23 @@ def test_a_macro_among_template_parameters_does_not_name_the_function() -> None:
     assert holding(chunks, "return s;").symbol == "to_string_view"
 
 
+def test_c_function_like_macros_are_named() -> None:
+    c = (
+        "/* Size of a declared array.  */\n#define ARRAY_SIZE(a_)  (sizeof (a_) / sizeof ((a_)[0]))\n\n"
+        "/* Define ALIASNAME as a strong alias for NAME.  */\n"
+        "# define strong_alias(name, aliasname) \\\n"
+        "  extern __typeof (name) aliasname __attribute__ ((alias (#name)))\n\n"
+        "/* Limits.  */\n#define SALT_LEN_MAX 16\n#define ROUNDS_DEFAULT 5000\n\n"
+        "static int twice(int x)\n{\n  return 2 * x;\n}\n"
+    )
+    chunks = chunk_source("lib/port.h", c, max_tokens=60)
+    assert_well_formed("lib/port.h", c, chunks, 60)
+    assert (holding(chunks, "sizeof (a_)").symbol, holding(chunks, "sizeof (a_)").kind) == ("ARRAY_SIZE", "macro")
+    assert holding(chunks, "__typeof (name)").symbol == "strong_alias"  # not `__typeof`
+    assert holding(chunks, "SALT_LEN_MAX 16").symbol is None  # constants name nothing
+    assert holding(chunks, "return 2 * x").symbol == "twice"
+
+
 def test_c_braces_in_strings_chars_and_comments_do_not_count() -> None:
     chunks = chunk_source("tool/parse.c", C, max_tokens=120)
     assert_well_formed("tool/parse.c", C, chunks, 120)

@@ -300,15 +300,40 @@ def handle(path):
         ("Router.add_route", "router.rs", "pub fn add_route("),
         ("add_route", "router.rs", "pub fn add_route("),
         ("Rack::Headers#[]=", "headers.rb", "def []=("),
+        ("ARRAY_SIZE", "port.h", "#define ARRAY_SIZE("),
+        ("SALT_LEN_MAX", "port.h", "#define SALT_LEN_MAX"),
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
-    # handler.py repeats `clean_path` more often than parser.py, which defines it.
+    # handler.py repeats `clean_path` more often than parser.py, which defines it; salt.c uses the macros.
     files = {"parser.py": PARSER, "handler.py": CALLERS, "router.rs": RUST_ROUTER, "headers.rb": RUBY_HEADERS}
+    files |= {"port.h": C_PORT, "salt.c": C_SALT}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
         assert (hit.path, definition in hit.text) == (path, True), mode
+
+
+C_PORT = """/* Size of a declared array.  */
+#define ARRAY_SIZE(a_)  (sizeof (a_) / sizeof ((a_)[0]))
+
+/* Salt limits.  */
+#define SALT_LEN_MIN 2
+#define SALT_LEN_MAX 16
+"""
+C_SALT = """#include "port.h"
+
+static char salt[SALT_LEN_MAX];
+static const char *names[] = {"a", "b"};
+
+size_t fill_salt(void)
+{
+  size_t n = ARRAY_SIZE(names) < SALT_LEN_MAX ? ARRAY_SIZE(names) : SALT_LEN_MAX;
+  for (size_t i = 0; i < ARRAY_SIZE(salt) && i < SALT_LEN_MAX; i++)
+    salt[i] = names[i % ARRAY_SIZE(names)][0];
+  return n;
+}
+"""
 
 
 METHOD_BODY = BODY.replace("\n    ", "\n        ").replace("    ", "        ", 1)
