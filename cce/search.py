@@ -249,7 +249,7 @@ class Searcher:
             if len(self._declares_known) >= DECLARES_KNOWN_LIMIT:
                 self._declares_known = {}
             known = declares_only(chunk.text)
-            if not known and chunk.symbol and not _COMMENT.sub("", chunk.text).strip():
+            if not known and chunk.kind in ("function", "method") and not _COMMENT.sub("", chunk.text).strip():
                 # Only comment: part of a long doc comment cut from its declaration. The windows
                 # of the definition together tell (an abstract method's javadoc, or a method's).
                 rows = self.store.query(
