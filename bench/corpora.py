@@ -130,4 +130,27 @@ CORPORA = {
     "pythonnet": Corpus(
         "pythonnet", "pypi-sdist", "pythonnet", "3.0.5", "pythonnet-3.0.5/src/runtime", QUERIES / "pythonnet.json"
     ),
+    # A second round on the same terms, two of them in languages new to the sets (Lua) or a second
+    # library of one (TypeScript, Go, Python, Rust): RxJS's sources, Cobra, Click, serde_json, Penlight.
+    "rxjs": Corpus("rxjs", "npm", "rxjs", "7.8.1", "package/src", QUERIES / "rxjs.json"),
+    "cobra": Corpus(
+        "cobra",
+        "debian",
+        "golang-github-spf13-cobra-dev",
+        "1.6.1-1",
+        "usr/share/gocode/src/github.com/spf13/cobra",
+        QUERIES / "cobra.json",
+    ),
+    "click": Corpus("click", "pypi", "click", "8.1.7", "click", QUERIES / "click.json"),
+    "serde-json": Corpus(
+        "serde-json",
+        "debian",
+        "librust-serde-json-dev",
+        "1.0.87-1",
+        "usr/share/cargo/registry/serde_json-1.0.87",
+        QUERIES / "serde-json.json",
+    ),
+    "penlight": Corpus(
+        "penlight", "debian", "lua-penlight", "1.13.1-3", "usr/share/lua/5.1/pl", QUERIES / "penlight.json"
+    ),
 }
