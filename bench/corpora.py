@@ -150,6 +150,8 @@ CORPORA = {
         "usr/share/cargo/registry/serde_json-1.0.87",
         QUERIES / "serde-json.json",
     ),
+    # JavaScript in CommonJS style, members assigned functions (`app.use = function use(fn) {`).
+    "express": Corpus("express", "npm", "express", "4.21.2", "package/lib", QUERIES / "express.json"),
     "penlight": Corpus(
         "penlight", "debian", "lua-penlight", "1.13.1-3", "usr/share/lua/5.1/pl", QUERIES / "penlight.json"
     ),

@@ -30,7 +30,7 @@ from itertools import accumulate
 # goes with the declaration after a blank line. 14: long Python assignments are named. 15: a
 # wrapped default export (`export default x && (async () => {`) is named. 16: C function-like
 # macros are named.
-CHUNKER_VERSION = "16"
+CHUNKER_VERSION = "17"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -575,6 +575,19 @@ _JS_DECLS = (
         ),
         "type",
     ),
+    # CommonJS and prototype style (Express, older Node libraries): a function assigned to a member
+    # is named by it, `exports.`/`module.exports.` left out and `.prototype` dropped, so that
+    # `app.use = function use(fn) {` is app.use, `Router.prototype.route = function` Router.route,
+    # `exports.merge = (a, b) => {` merge, and `module.exports = function (...) {` its module's name.
+    (
+        re.compile(
+            r"^\s*(?:module\.exports\s*=\s*|(?:module\.)?exports\.(?P<export>[\w$]+)\s*=\s*"
+            r"|(?P<member>[\w$]+(?:\.[\w$]+)+)\s*=\s*)"
+            r"(?:async\b\s*)?(?:function\b\s*\*?\s*(?P<name>[\w$]+)?\s*\(|\([^\n]*?\)\s*=>|[\w$]+\s*=>)",
+            re.M,
+        ),
+        "function",
+    ),
     (re.compile(rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)", re.M), "variable"),
     # A default export is imported under its module's name, so a nameless one takes it (`_module_name`):
     # `export default (config) => {` in resolveConfig.js is resolveConfig, and so is a wrapped one
@@ -812,7 +825,8 @@ class _BraceFile:
         groups = match.groupdict()
         kind = groups.get("kind") or kind
         # Box<int>::area -> Box.area; PHP's Monolog\Handler -> Monolog.Handler; Vec::operator == -> Vec.operator==
-        raw, operator = groups.get("name") or _module_name(self.ctx.path), ""
+        assigned = groups.get("export") or (groups.get("member") or "").replace(".prototype.", ".")
+        raw, operator = assigned or groups.get("name") or _module_name(self.ctx.path), ""
         found = _OPERATOR.search(raw)
         if found:  # what follows `operator` is no template argument: `operator<=>` stays whole
             token = raw[found.end() :].strip()  # ==, (), [], bool, new

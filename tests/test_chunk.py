@@ -664,24 +664,42 @@ def _filler_lines(word: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("path", "opening", "symbol"),
+    ("path", "opening", "symbol", "kind"),
     [
-        ("helpers/resolveConfig.js", "export default (config) => {", "resolveConfig"),
-        ("helpers/parseHeaders.js", "export default rawHeaders => {", "parseHeaders"),
-        ("adapters/xhr.js", "export default isXHRAdapterSupported && function (config) {", "xhr"),
-        ("adapters/http.js", "export default isHttpAdapterSupported && function httpAdapter(config) {", "httpAdapter"),
-        ("src/widgets/index.ts", "export default async function () {", "widgets"),
-        ("adapters/fetch.js", "export default isFetchSupported && (async (config) => {", "fetch"),
-        ("components/Card.tsx", "export default memo(({ title }: Props) => {", "Card"),
+        # A default export is named as it is imported.
+        ("helpers/resolveConfig.js", "export default (config) => {", "resolveConfig", "function"),
+        ("helpers/parseHeaders.js", "export default rawHeaders => {", "parseHeaders", "function"),
+        ("adapters/xhr.js", "export default isXHRAdapterSupported && function (config) {", "xhr", "function"),
+        (
+            "adapters/http.js",
+            "export default isHttpAdapterSupported && function httpAdapter(config) {",
+            "httpAdapter",
+            "function",
+        ),
+        ("src/widgets/index.ts", "export default async function () {", "widgets", "function"),
+        ("adapters/fetch.js", "export default isFetchSupported && (async (config) => {", "fetch", "function"),
+        ("components/Card.tsx", "export default memo(({ title }: Props) => {", "Card", "function"),
+        # CommonJS (Express's style): a function assigned to a member is named by it.
+        ("lib/application.js", "app.use = function use(fn) {", "app.use", "method"),
+        ("lib/router.js", "Router.prototype.route = async function route(path) {", "Router.route", "method"),
+        ("lib/utils.js", "exports.merge = function merge(a, b) {", "merge", "function"),
+        ("lib/utils.js", "module.exports.normalize = (type) => {", "normalize", "function"),
+        ("lib/express.js", "module.exports = function createApplication() {", "createApplication", "function"),
+        ("lib/handler.js", "module.exports = (req, res) => {", "handler", "function"),
     ],
 )
-def test_a_default_export_is_named_as_it_is_imported(path: str, opening: str, symbol: str) -> None:
+def test_a_javascript_function_is_named_as_it_is_used(path: str, opening: str, symbol: str, kind: str) -> None:
     # Its locals (`const parsed = ...`) once named its chunks: the body reads as module-level code.
     text = f"import x from './x.js';\n\n{opening}\n{_filler_lines('parsed')}\n{_filler_lines('more')}}};\n"
     chunks = chunk_source(path, text, max_tokens=120)
     assert_well_formed(path, text, chunks, 120)
     body = [chunk for chunk in chunks if "parsed" in chunk.text or "more" in chunk.text]
-    assert len(body) > 1 and {(chunk.symbol, chunk.kind) for chunk in body} == {(symbol, "function")}
+    assert len(body) > 1 and {(chunk.symbol, chunk.kind) for chunk in body} == {(symbol, kind)}
+
+
+def test_a_member_assigned_a_value_is_no_definition() -> None:
+    text = "exports.limit = 100;\n\napp.settings = defaults.settings;\n"
+    assert {chunk.symbol for chunk in chunk_source("lib/application.js", text)} == {None}
 
 
 def test_the_methods_of_a_default_exported_object_are_named() -> None:
