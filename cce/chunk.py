@@ -30,7 +30,7 @@ from itertools import accumulate
 # goes with the declaration after a blank line. 14: long Python assignments are named. 15: a
 # wrapped default export (`export default x && (async () => {`) is named. 16: C function-like
 # macros are named.
-CHUNKER_VERSION = "17"
+CHUNKER_VERSION = "18"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -588,6 +588,7 @@ _JS_DECLS = (
         ),
         "function",
     ),
+    (re.compile(rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)\s*(?::[^=\n]*)?=\s*\{{\s*$", re.M), "object"),
     (re.compile(rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)", re.M), "variable"),
     # A default export is imported under its module's name, so a nameless one takes it (`_module_name`):
     # `export default (config) => {` in resolveConfig.js is resolveConfig, and so is a wrapped one
@@ -601,7 +602,9 @@ _JS_DECLS = (
         ),
         "function",
     ),
-    (re.compile(r"^\s*export\s+default\s+\{", re.M), "object"),  # its members are named like a class's
+    # An object literal's members are named like a class's: `export default {` and `module.exports = {`
+    # take the module's name, `const api = {` (listed with the variables) its own.
+    (re.compile(r"^\s*(?:export\s+default|module\.exports\s*=)\s*\{", re.M), "object"),
 )
 _JS_MODIFIERS = r"(?:(?:public|private|protected|static|readonly|abstract|override|declare|async|get|set|accessor)\s+)*"
 _JS_MEMBERS = (
@@ -776,8 +779,9 @@ class _BraceFile:
                 starts.append(i)
                 doc_only = self.ctx.lines[i - 1].lstrip().startswith("/**")
             doc_only = doc_only and not code
-            # A comment-only line ends nothing: it belongs to what follows it.
-            ended = code.endswith((";", "}"))
+            # A comment-only line ends nothing: it belongs to what follows it. `},` ends an object
+            # literal's method (`format(value) {...},`) as `}` ends a class's.
+            ended = code.endswith((";", "}", "},"))
             after_blank = False
         if not starts:
             return []

@@ -702,12 +702,21 @@ def test_a_member_assigned_a_value_is_no_definition() -> None:
     assert {chunk.symbol for chunk in chunk_source("lib/application.js", text)} == {None}
 
 
-def test_the_methods_of_a_default_exported_object_are_named() -> None:
+@pytest.mark.parametrize(
+    ("opening", "between"),
+    [
+        ("export default {", "\n"),
+        ("module.exports = {", "\n"),
+        ("const adapters = {", ""),  # no blank line between the members: `},` ends one
+        ("export const adapters: Adapters = {", "\n"),
+    ],
+)
+def test_the_methods_of_an_object_literal_are_named(opening: str, between: str) -> None:
     steps = "".join(f"    step{i}(config, adapters, cache);\n" for i in range(6))
     js = (
-        "export default {\n  adapters: knownAdapters,\n\n"
-        f"  getAdapter: (adapters) => {{\n{steps}    return adapters.find(Boolean);\n  }},\n\n"
-        f"  validate: function (config) {{\n{steps}    return !!config;\n  }},\n\n"
+        f"{opening}\n  adapters: knownAdapters,\n{between}"
+        f"  getAdapter: (adapters) => {{\n{steps}    return adapters.find(Boolean);\n  }},\n{between}"
+        f"  validate: function (config) {{\n{steps}    return !!config;\n  }},\n{between}"
         f"  reset() {{\n{steps}    cache.clear();\n  }}\n"
         "};\n"
     )
