@@ -152,6 +152,27 @@ CORPORA = {
     ),
     # JavaScript in CommonJS style, members assigned functions (`app.use = function use(fn) {`).
     "express": Corpus("express", "npm", "express", "4.21.2", "package/lib", QUERIES / "express.json"),
+    # A third round, for styles the sets lacked: an application (HTTPie), a big CommonJS code base
+    # (ESLint's lib/, 377 files), a second JDK module (the HTTP client) and a Ruby DSL (Sinatra).
+    "httpie": Corpus("httpie", "pypi", "httpie", "3.2.3", "httpie", QUERIES / "httpie.json"),
+    "eslint": Corpus("eslint", "npm", "eslint", "9.9.1", "package/lib", QUERIES / "eslint.json"),
+    "jdk-net-http": Corpus(
+        "jdk-net-http",
+        "debian",
+        "openjdk-17-source",
+        "17.0.21.1+2-1~deb12u1",
+        "java.net.http",
+        QUERIES / "jdk-net-http.json",
+        archive="usr/lib/jvm/openjdk-17/lib/src.zip",
+    ),
+    "sinatra": Corpus(
+        "sinatra",
+        "debian",
+        "ruby-sinatra",
+        "3.0.5-3+deb12u1",
+        "usr/share/rubygems-integration/all/gems/sinatra-3.0.5/lib",
+        QUERIES / "sinatra.json",
+    ),
     "penlight": Corpus(
         "penlight", "debian", "lua-penlight", "1.13.1-3", "usr/share/lua/5.1/pl", QUERIES / "penlight.json"
     ),
