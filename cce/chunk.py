@@ -29,7 +29,8 @@ from itertools import accumulate
 # methods are named. 12: a macro among C++ template parameters names nothing. 13: a /** comment
 # goes with the declaration after a blank line. 14: long Python assignments are named. 15: a
 # wrapped default export (`export default x && (async () => {`) is named. 16: C function-like
-# macros are named.
+# macros are named. 17: a JavaScript function assigned to a member (`app.use = function`) is named.
+# 18: an object literal's methods are named (`module.exports = {`, `const api = {`).
 CHUNKER_VERSION = "18"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
