@@ -251,6 +251,8 @@ class Engine:
             if self._store is not None:
                 self._store.close()
             self._store = None
+            if self._searcher is not None:
+                self._searcher.close()
             self._searcher = None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Collection
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -124,6 +125,9 @@ class Searcher:
         self.store = store
         self.vectors = vectors
         self.embed_query = embed_query
+        # Hybrid search embeds the query on this thread while BM25 runs on the caller's: ONNX Runtime
+        # and SQLite both let go of the GIL, so a search waits for the slower of the two, not both.
+        self._embedding = ThreadPoolExecutor(1, thread_name_prefix="cce-query")
         self._generated_known: tuple[int, dict[str, bool]] = (-1, {})
         self._declares_known: dict[int, bool] = {}  # by chunk id, a hash of path, line and text
         # "How does FastAPI serve static files?": in its own code base the project's name says nothing
@@ -137,6 +141,9 @@ class Searcher:
                 rf"{name}\s+{_DEFINITION_WORD}|{_DEFINITION_WORD}\s+{name}", re.IGNORECASE
             )
 
+    def close(self) -> None:
+        self._embedding.shutdown()
+
     def search(self, query: str, top_k: int = 10, mode: str = "hybrid") -> list[Hit]:
         if mode not in MODES:
             raise UsageError(f"unknown search mode {mode!r}; use one of: {', '.join(MODES)}")
@@ -145,11 +152,16 @@ class Searcher:
         top_k = max(1, min(int(top_k), MAX_TOP_K))
         definitions = self._definitions(query)
         question = query if definitions else self._without_project_name(query)
+        embedding: Future[np.ndarray] | None = None
+        if mode != "lexical":
+            self.vectors.sync()
+            if len(self.vectors):  # an empty index needs no model
+                embedding = self._embedding.submit(self.embed_query, question)
         rankings = []
-        if mode in ("lexical", "hybrid"):
+        if mode != "vector":
             rankings.append((self.lexical(question, CANDIDATES), LEXICAL_WEIGHT))
-        if mode in ("vector", "hybrid"):
-            rankings.append((self.vector(question, CANDIDATES), VECTOR_WEIGHT))
+        if embedding is not None:
+            rankings.append((self.vectors.search(embedding.result(), CANDIDATES), VECTOR_WEIGHT))
         # Every mode goes through the same fusion and file ranking, so modes compare fairly.
         demote = _Demote(
             tests=not _ASKS_FOR_SUPPORTING.search(query),
@@ -179,13 +191,6 @@ class Searcher:
             (match, limit),
         )
         return [(rowid, -score) for rowid, score in rows]
-
-    def vector(self, query: str, limit: int) -> list[tuple[int, float]]:
-        """(chunk id, cosine similarity), best first."""
-        self.vectors.sync()
-        if not len(self.vectors):
-            return []
-        return self.vectors.search(self.embed_query(query), limit)
 
     def _definitions(self, query: str) -> list[int]:
         """For a query that names one definition (`jsonable_encoder`, `APIRouter.add_api_route`,

@@ -3,6 +3,8 @@ question, tests and examples against the code they exercise, and the names a pro
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from cce import search
@@ -380,3 +382,26 @@ def test_a_name_may_leave_out_the_outer_modules(build, query):
     )
     for mode in ("lexical", "hybrid"):
         assert engine.search(query, mode=mode)[0].symbol == "Rack.Headers.[]="
+
+
+def test_hybrid_search_embeds_the_query_while_bm25_runs(build):
+    # Each side waits until the other has started: run one after the other, the first would wait out
+    # its timeout and the search would fail.
+    engine = build("overlap", {"parser.py": PARSER, **FILLER})
+    searcher = engine.searcher()
+    embedding_started, bm25_started = threading.Event(), threading.Event()
+    embed, lexical = searcher.embed_query, searcher.lexical
+
+    def embed_query(query):
+        embedding_started.set()
+        assert bm25_started.wait(5), "the query was embedded only after BM25 had finished"
+        return embed(query)
+
+    def bm25(query, limit):
+        bm25_started.set()
+        assert embedding_started.wait(5), "BM25 ran only after the query was embedded"
+        return lexical(query, limit)
+
+    searcher.embed_query, searcher.lexical = embed_query, bm25
+    hits = engine.search("where are trailing slashes stripped", mode="hybrid")
+    assert hits[0].path == "parser.py"
