@@ -173,6 +173,21 @@ CORPORA = {
         "usr/share/rubygems-integration/all/gems/sinatra-3.0.5/lib",
         QUERIES / "sinatra.json",
     ),
+    # A fourth round: TypeScript with its tests beside the code, a Python async client, a second Go
+    # router, and a C library from a PyPI source archive.
+    "query-core": Corpus(
+        "query-core", "npm", "@tanstack/query-core", "5.56.2", "package/src", QUERIES / "query-core.json"
+    ),
+    "httpx": Corpus("httpx", "pypi", "httpx", "0.27.2", "httpx", QUERIES / "httpx.json"),
+    "gorilla-mux": Corpus(
+        "gorilla-mux",
+        "debian",
+        "golang-github-gorilla-mux-dev",
+        "1.8.0-1",
+        "usr/share/gocode/src/github.com/gorilla/mux",
+        QUERIES / "gorilla-mux.json",
+    ),
+    "brotli": Corpus("brotli", "pypi-sdist", "Brotli", "1.1.0", "Brotli-1.1.0/c", QUERIES / "brotli.json"),
     "penlight": Corpus(
         "penlight", "debian", "lua-penlight", "1.13.1-3", "usr/share/lua/5.1/pl", QUERIES / "penlight.json"
     ),

@@ -103,7 +103,7 @@ def test_gnu_style_prose_files_rank_below_the_code(build, mode):
 
 @pytest.mark.parametrize("path", ["news.py", "app/install.rb", "todo.go", "src/History.php"])
 def test_code_named_like_a_prose_file_is_not_demoted(path):
-    assert not _Demote(tests=True, docs=True, generated=True).applies_to(path)
+    assert _Demote(tests=True, docs=True, generated=True).weight(path) == 1.0
 
 
 FRAMING_H = """#ifndef FRAMING_H
@@ -304,18 +304,34 @@ def handle(path):
         ("Rack::Headers#[]=", "headers.rb", "def []=("),
         ("ARRAY_SIZE", "port.h", "#define ARRAY_SIZE("),
         ("SALT_LEN_MAX", "port.h", "#define SALT_LEN_MAX"),
+        ("QueryObserver.#executeFetch", "observer.ts", "#executeFetch(options"),  # not Ruby's Class#method
+        ("#executeFetch", "observer.ts", "#executeFetch(options"),
+        ("QueryObserver.executeFetch", "observer.ts", "executeFetch(options: FetchOptions"),
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
     # handler.py repeats `clean_path` more often than parser.py, which defines it; salt.c uses the macros.
     files = {"parser.py": PARSER, "handler.py": CALLERS, "router.rs": RUST_ROUTER, "headers.rb": RUBY_HEADERS}
-    files |= {"port.h": C_PORT, "salt.c": C_SALT}
+    files |= {"port.h": C_PORT, "salt.c": C_SALT, "observer.ts": TS_OBSERVER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
         assert (hit.path, definition in hit.text) == (path, True), mode
 
 
+_STEPS = "".join(f"    this.step{i}(options)\n" for i in range(40))
+# A public `executeFetch` and a private `#executeFetch`: JavaScript keeps them apart, so must the query.
+TS_OBSERVER = f"""export class QueryObserver {{
+  executeFetch(options: FetchOptions) {{
+    // Execute the fetch of the query observer, then execute fetch again on a stale query.
+{_STEPS}    return this.#executeFetch(options).then(() => this.#executeFetch(options))
+  }}
+
+  #executeFetch(options?: FetchOptions) {{
+{_STEPS}    return this.#currentQuery.fetch(this.options, options)
+  }}
+}}
+"""
 C_PORT = """/* Size of a declared array.  */
 #define ARRAY_SIZE(a_)  (sizeof (a_) / sizeof ((a_)[0]))
 
