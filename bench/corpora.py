@@ -188,6 +188,21 @@ CORPORA = {
         QUERIES / "gorilla-mux.json",
     ),
     "brotli": Corpus("brotli", "pypi-sdist", "Brotli", "1.1.0", "Brotli-1.1.0/c", QUERIES / "brotli.json"),
+    # A fifth round: PHP and C++ beyond one library each, a big Python library, and Lodash's ~1,000
+    # tiny CommonJS modules next to its single-file build.
+    "symfony-console": Corpus(
+        "symfony-console",
+        "debian",
+        "php-symfony-console",
+        "5.4.53+dfsg-0+deb12u1",
+        "usr/share/php/Symfony/Component/Console",
+        QUERIES / "symfony-console.json",
+    ),
+    "rich": Corpus("rich", "pypi", "rich", "13.7.1", "rich", QUERIES / "rich.json"),
+    "lodash": Corpus("lodash", "npm", "lodash", "4.17.21", "package", QUERIES / "lodash.json"),
+    "spdlog": Corpus(
+        "spdlog", "debian", "libspdlog-dev", "1:1.10.0+ds-0.4", "usr/include/spdlog", QUERIES / "spdlog.json"
+    ),
     "penlight": Corpus(
         "penlight", "debian", "lua-penlight", "1.13.1-3", "usr/share/lua/5.1/pl", QUERIES / "penlight.json"
     ),
