@@ -57,15 +57,17 @@ class Corpus:
             with tarfile.open(download / out) as tar:
                 tar.extractall(dest, filter="data")
         elif self.registry == "debian":
-            spec = f"{self.package}={self.version}"
-            if subprocess.run(["apt-get", "download", spec], cwd=download).returncode != 0:
-                # No package lists yet on a fresh machine: refresh them once and retry.
-                subprocess.run(["apt-get", "update", "-q"], check=True)
-                subprocess.run(["apt-get", "download", spec], cwd=download, check=True)
             # The .deb file name drops the epoch ("1:2.0-1" -> "2.0-1"), or escapes its colon as %3a.
             upstream = self.version.split(":", 1)[-1]
-            deb = next(download.glob(f"{self.package}_*{upstream}_*.deb"))
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(dest)], check=True)
+            pattern = f"{self.package}_*{upstream}_*.deb"
+            spec = f"{self.package}={self.version}"
+            # Two corpora may come from one package (OpenJDK's modules): it is downloaded once.
+            fetch = ["apt-get", "download", spec]
+            if not any(download.glob(pattern)) and subprocess.run(fetch, cwd=download).returncode:
+                # No package lists yet on a fresh machine: refresh them once and retry.
+                subprocess.run(["apt-get", "update", "-q"], check=True)
+                subprocess.run(fetch, cwd=download, check=True)
+            subprocess.run(["dpkg-deb", "-x", str(next(download.glob(pattern))), str(dest)], check=True)
         else:
             raise ValueError(self.registry)
         if self.archive:
@@ -73,6 +75,20 @@ class Corpus:
                 inner.extractall(dest, [name for name in inner.namelist() if name.startswith(self.root + "/")])
             (dest / self.archive).unlink()
         return folder
+
+
+def _jdk_module(name: str, module: str) -> Corpus:
+    """One module of the JDK's src.zip. The pin is a security update: when Debian replaces it, pin the
+    newer one here and compare the modules before comparing figures."""
+    return Corpus(
+        name,
+        "debian",
+        "openjdk-17-source",
+        "17.0.21.1+2-1~deb12u1",
+        module,
+        QUERIES / f"{name}.json",
+        archive="usr/lib/jvm/openjdk-17/lib/src.zip",
+    )
 
 
 CORPORA = {
@@ -110,15 +126,7 @@ CORPORA = {
     "monolog": Corpus("monolog", "debian", "php-monolog", "2.9.1-1", "usr/share/php/Monolog", QUERIES / "monolog.json"),
     # Java, C and JavaScript, added later still, on the same terms: the JDK's own HTTP server (one
     # module of the JDK's src.zip), the libxcrypt source tree as Debian ships it, and axios's lib/.
-    "jdk-httpserver": Corpus(
-        "jdk-httpserver",
-        "debian",
-        "openjdk-17-source",
-        "17.0.21.1+2-1~deb12u1",
-        "jdk.httpserver",
-        QUERIES / "jdk-httpserver.json",
-        archive="usr/lib/jvm/openjdk-17/lib/src.zip",
-    ),
+    "jdk-httpserver": _jdk_module("jdk-httpserver", "jdk.httpserver"),
     "libxcrypt": Corpus(
         "libxcrypt", "debian", "libxcrypt-source", "1:4.4.33-2", "usr/src/libxcrypt", QUERIES / "libxcrypt.json"
     ),
@@ -156,15 +164,7 @@ CORPORA = {
     # (ESLint's lib/, 377 files), a second JDK module (the HTTP client) and a Ruby DSL (Sinatra).
     "httpie": Corpus("httpie", "pypi", "httpie", "3.2.3", "httpie", QUERIES / "httpie.json"),
     "eslint": Corpus("eslint", "npm", "eslint", "9.9.1", "package/lib", QUERIES / "eslint.json"),
-    "jdk-net-http": Corpus(
-        "jdk-net-http",
-        "debian",
-        "openjdk-17-source",
-        "17.0.21.1+2-1~deb12u1",
-        "java.net.http",
-        QUERIES / "jdk-net-http.json",
-        archive="usr/lib/jvm/openjdk-17/lib/src.zip",
-    ),
+    "jdk-net-http": _jdk_module("jdk-net-http", "java.net.http"),
     "sinatra": Corpus(
         "sinatra",
         "debian",
