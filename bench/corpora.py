@@ -206,4 +206,17 @@ CORPORA = {
     "penlight": Corpus(
         "penlight", "debian", "lua-penlight", "1.13.1-3", "usr/share/lua/5.1/pl", QUERIES / "penlight.json"
     ),
+    # A sixth round, two languages new to the sets: Perl (code and POD in one .pm file) and Emacs Lisp.
+    "mojolicious": Corpus(
+        "mojolicious", "debian", "libmojolicious-perl", "9.31+dfsg-1", "usr/share/perl5", QUERIES / "mojolicious.json"
+    ),
+    "plack": Corpus("plack", "debian", "libplack-perl", "1.0050-1", "usr/share/perl5", QUERIES / "plack.json"),
+    "magit": Corpus(
+        "magit",
+        "debian",
+        "elpa-magit",
+        "3.3.0-2",
+        "usr/share/emacs/site-lisp/elpa-src/magit-3.3.0",
+        QUERIES / "magit.json",
+    ),
 }
