@@ -30,8 +30,9 @@ from itertools import accumulate
 # goes with the declaration after a blank line. 14: long Python assignments are named. 15: a
 # wrapped default export (`export default x && (async () => {`) is named. 16: C function-like
 # macros are named. 17: a JavaScript function assigned to a member (`app.use = function`) is named.
-# 18: an object literal's methods are named (`module.exports = {`, `const api = {`).
-CHUNKER_VERSION = "18"
+# 18: an object literal's methods are named (`module.exports = {`, `const api = {`). 19: Perl's subs
+# are named, its POD kept apart; Lisps chunked by top-level form.
+CHUNKER_VERSION = "19"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -86,7 +87,9 @@ _EXTENSIONS = {
     "rst": "restructuredtext", "txt": "text", "adoc": "asciidoc",
     "rb": "ruby", "sh": "shell", "bash": "shell", "zsh": "shell", "fish": "shell", "ps1": "powershell",
     "lua": "lua", "pl": "perl", "pm": "perl", "r": "r", "jl": "julia", "ex": "elixir", "exs": "elixir",
-    "erl": "erlang", "hs": "haskell", "ml": "ocaml", "mli": "ocaml", "clj": "clojure", "zig": "zig",
+    "erl": "erlang", "hs": "haskell", "ml": "ocaml", "mli": "ocaml", "zig": "zig", "el": "elisp",
+    "clj": "clojure", "cljs": "clojure", "cljc": "clojure", "lisp": "commonlisp", "lsp": "commonlisp",
+    "asd": "commonlisp", "scm": "scheme", "ss": "scheme", "sld": "scheme", "rkt": "racket",
     "nim": "nim", "sql": "sql", "html": "html", "htm": "html", "css": "css", "scss": "scss",
     "less": "less", "vue": "vue", "svelte": "svelte", "xml": "xml", "json": "json", "yaml": "yaml",
     "yml": "yaml", "toml": "toml", "ini": "ini", "cfg": "ini", "proto": "protobuf",
@@ -242,7 +245,10 @@ def _segments(ctx: _Ctx, text: str) -> tuple[list[_Seg], int]:
         if segs is not None:
             return segs, MERGE_TOKENS
     elif ctx.lang in _BRACE_SYNTAX:
-        return _BraceFile(ctx, text, _BRACE_SYNTAX[ctx.lang]).segments(), MERGE_TOKENS
+        syntax = _BRACE_SYNTAX[ctx.lang]
+        return _BraceFile(ctx, text, syntax).segments(), syntax.merge
+    elif ctx.lang == "perl":
+        return _perl_segments(ctx), BLOCK_TOKENS
     elif ctx.lang in _END_DECLS:
         return _end_segments(ctx), MERGE_TOKENS
     elif ctx.lang == "markdown":
@@ -691,6 +697,9 @@ class _Syntax:
     mask: re.Pattern[str]  # comments and string literals, blanked out before counting braces
     decls: tuple[tuple[re.Pattern[str], str], ...]  # name patterns with their default kind
     members: tuple[tuple[re.Pattern[str], str], ...] = ()  # tried only directly inside a type
+    brackets: str = "{}"  # what opens and closes a block
+    ends: tuple[str, ...] = (";", "}", "},")  # a line ending so ends a statement
+    merge: int = MERGE_TOKENS  # how far small neighbouring units merge
 
 
 _C_MASK = (_LINE_COMMENT, _BLOCK_COMMENT)
@@ -701,6 +710,44 @@ _C_DECLS = ((_C_MACRO, "macro"), (_C_TYPE, "struct"), (_C_FUNC, "function"))
 _C_FAMILY = ((_TYPE_DECL, "class"), (_C_FUNC, "function"))  # a method is `type name(`
 _KEYWORD_FAMILY = ((_TYPE_DECL, "class"), (_KEYWORD_FUNC, "function"))  # a method is `fun name(`
 _JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE), _JS_DECLS, _JS_MEMBERS)
+# Lisps (Emacs Lisp, Common Lisp, Scheme, Racket, Clojure) are brace languages whose braces are
+# parentheses: a top-level form is a unit, named by its defining form (`(defun magit-refresh ()`).
+# Masked: comments, strings, #| block comments |#, and character literals such as ?( and #\(.
+_LISP_NAME = r"\s+['#]*\(?(?P<name>[^\s()\[\]{}\"';`,]+)"
+_LISP_DEF = r"^\s*\((?:[\w.-]+[:/])?"
+_LISP = _Syntax(
+    _mask(r";[^\n]*", r"#\|[\s\S]*?(?:\|#|\Z)", _DQ_MULTI, r"(?<![\w?-])\?\\?[\s\S]", r"#?\\[()]"),
+    (
+        (
+            re.compile(
+                rf"{_LISP_DEF}(?:defvar|defvar-local|defcustom|defconst|defconstant|defparameter|defface"
+                rf"|defgroup|defonce|def){_LISP_NAME}",
+                re.M,
+            ),
+            "variable",
+        ),
+        (
+            re.compile(
+                rf"{_LISP_DEF}(?:defclass|defstruct|cl-defstruct|defrecord|deftype|defprotocol"
+                rf"|define-record-type|struct){_LISP_NAME}",
+                re.M,
+            ),
+            "class",
+        ),
+        (re.compile(rf"{_LISP_DEF}(?:defpackage|define-package|ns|define-module|module){_LISP_NAME}", re.M), "module"),
+        (re.compile(rf"{_LISP_DEF}(?:defmacro|cl-defmacro|define-syntax|defsyntax){_LISP_NAME}", re.M), "macro"),
+        (
+            re.compile(rf"{_LISP_DEF}(?:defmethod|cl-defmethod|defgeneric|cl-defgeneric|defmulti){_LISP_NAME}", re.M),
+            "method",
+        ),
+        (re.compile(rf"{_LISP_DEF}(?:[\w-]*-)?def(?:ine)?[\w*!-]*{_LISP_NAME}", re.M), "function"),
+    ),
+    brackets="()",
+    ends=(")",),
+    # Forms are often a few lines each (a defvar, a one-line defun): merged as far as prose blocks,
+    # Magit's lexical MRR was 0.883 against 0.750 with code's smaller limit (hybrid 0.902 and 0.910).
+    merge=BLOCK_TOKENS,
+)
 _BRACE_SYNTAX = {
     "javascript": _JS,
     "typescript": _JS,
@@ -715,6 +762,7 @@ _BRACE_SYNTAX = {
     "swift": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE), _KEYWORD_FAMILY, (_SWIFT_INIT,)),
     "scala": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY),
     "dart": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _TRIPLE_SQ, _DQ_LINE, _SQ_LINE), _C_FAMILY),
+    **dict.fromkeys(("elisp", "commonlisp", "scheme", "racket", "clojure"), _LISP),
     "groovy": _Syntax(
         _mask(*_C_MASK, _TRIPLE_DQ, _TRIPLE_SQ, _DQ_LINE, _SQ_LINE), (*_KEYWORD_FAMILY, (_C_FUNC, "function"))
     ),
@@ -760,7 +808,8 @@ class _BraceFile:
         level = 0
         for i, line in enumerate(self.code, 1):
             self.depth[i] = level
-            level = max(0, level + line.count("{") - line.count("}"))  # stray "}" must not go below 0
+            # A stray closing bracket must not take the depth below 0.
+            level = max(0, level + line.count(syntax.brackets[0]) - line.count(syntax.brackets[1]))
         self.depth[len(self.code) + 1] = level
 
     def segments(self) -> list[_Seg]:
@@ -782,7 +831,7 @@ class _BraceFile:
             doc_only = doc_only and not code
             # A comment-only line ends nothing: it belongs to what follows it. `},` ends an object
             # literal's method (`format(value) {...},`) as `}` ends a class's.
-            ended = code.endswith((";", "}", "},"))
+            ended = code.endswith(self.syntax.ends)
             after_blank = False
         if not starts:
             return []
@@ -1006,6 +1055,59 @@ def _indent(line: str) -> int:
 def _end_members(ctx: _Ctx, opening: int, symbol: str, kind: str) -> Callable[[int, int], list[_Seg]]:
     # The lines before the first member (the declaration, includes, attributes) become the header.
     return lambda start, end: _end_body(ctx, start, end, symbol, kind, opening + 1)
+
+
+# ---------------------------------------------------------------- Perl
+
+# Perl's documentation (POD) runs from a line such as `=head2` to `=cut`, often the whole second
+# half of a module. Code and POD are chunked apart, both in blank-line blocks as prose is, and a
+# block that opens with `sub` is named by it, qualified by the `package` it is in
+# (Mojo.UserAgent.start). Cut by brace depth instead (one chunk per sub, quotes and regexes masked),
+# the Perl sets scored lower: hybrid MRR Mojolicious 0.854 against 0.902, Plack 0.917 against 0.922.
+_PERL_SUB = re.compile(r"\s*sub\s+(?P<name>[A-Za-z_][\w:]*)")
+_PERL_PACKAGE = re.compile(r"\s*package\s+(?P<name>[\w:]+)\s*(?:v?[\d.]+\s*)?[;{]")
+_PERL_END = re.compile(r"__(?:END|DATA)__\b")  # what follows is data, or POD
+
+
+def _perl_segments(ctx: _Ctx) -> list[_Seg]:
+    segs: list[_Seg] = []
+    package: str | None = None
+    lo, k, last = 1, 1, len(ctx.lines)
+    while k <= last:
+        line = ctx.lines[k - 1]
+        pod = line[:1] == "=" and line[1:2].isalpha()
+        if pod or _PERL_END.match(line):
+            end = next((j for j in range(k, last + 1) if ctx.lines[j - 1].startswith("=cut")), last) if pod else last
+            segs += _perl_blocks(ctx, lo, k - 1 if pod else k, package)
+            segs += _blocks(ctx, k if pod else k + 1, end, None, "block", None)
+            lo = k = end + 1
+            continue
+        found = _PERL_PACKAGE.match(line)
+        if found:
+            segs += _perl_blocks(ctx, lo, k - 1, package)
+            package, lo = found["name"].replace("::", "."), k
+        k += 1
+    segs += _perl_blocks(ctx, lo, last, package)
+    # Blank stretches belong to the segment before them, so that every line lands in a chunk.
+    for before, after in zip(segs, segs[1:], strict=False):
+        before.end = after.start - 1
+    if segs:
+        segs[0].start, segs[-1].end = 1, last
+    return segs
+
+
+def _perl_blocks(ctx: _Ctx, lo: int, hi: int, package: str | None) -> list[_Seg]:
+    blocks = _blocks(ctx, lo, hi, None, "block", None)
+    for block in blocks:
+        # Comments above a sub are part of its block.
+        first = next((j for j in range(block.start, block.end + 1) if ctx.lines[j - 1].strip()[:1] not in ("#", "")), 0)
+        sub = _PERL_SUB.match(ctx.lines[first - 1]) if first else None
+        if sub:
+            name = sub["name"].replace("::", ".")
+            block.symbol, block.kind = (f"{package}.{name}", "method") if package else (name, "function")
+        elif first and package and _PERL_PACKAGE.match(ctx.lines[first - 1]):
+            block.symbol, block.kind = package, "package"
+    return blocks
 
 
 # ---------------------------------------------------------------- Markdown

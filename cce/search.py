@@ -204,8 +204,9 @@ class Searcher:
         name = query.strip().removesuffix("()")
         if not _NAME_QUERY.fullmatch(name):
             return []
-        # Rust/C++ paths and Ruby's Class#method are dotted like symbols; JavaScript's `#private` keeps its `#`.
-        name = re.sub(r"(?<=\w)#", ".", name.replace("::", "."))
+        # Rust/C++/Perl paths, Perl's Class->method and Ruby's Class#method are dotted like symbols;
+        # JavaScript's `#private` keeps its `#`.
+        name = re.sub(r"(?<=\w)#", ".", name.replace("::", ".").replace("->", "."))
         found = [match for match in find_symbol(self.store, name) if match["match"] in ("exact", "name")]
         # Chunks named so lead; else a definition nested in a chunk (a method of a small class kept
         # whole). Not both: a local `app = ...` inside some function must not beat `APIRouter.app`.
@@ -314,12 +315,15 @@ _DEFINITION = (
     r"^\s*(?:(?:export|default|pub(?:\([^)]*\))?|public|private|protected|internal|static|async|abstract|final|"
     r"override|open|inline|extern|virtual|unsafe|const|readonly|declare)\s+)*"
     r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
-    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace)\s+{name}\b"
+    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+{name}\b"
+    r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!-]*\s+['#]*\(?{name}(?![\w*!?-])"  # Lisps
     r"|^\s*(?:self\.)?{name}\s*(?::[^=]*)?=[^=]"
     r"|^\s*#\s*define\s+{name}\b"
 )
 
 
+# A definition nested in a chunk of these kinds is its member (a Perl package's subs are its methods).
+_OWNER_KINDS = ("class", "struct", "interface", "impl", "trait", "object", "package")
 # Chunks with a matching symbol read per find_symbol call: bounds the work on a short, common name.
 SYMBOL_SCAN_LIMIT = 2000
 
@@ -390,7 +394,7 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
     for cid, path, start, end, symbol, kind, lang, text in rows:
         for match in pattern.finditer(text):
             line = start + text.count("\n", 0, match.start() + len(match.group(0)) - len(match.group(0).lstrip()))
-            owner = symbol if symbol and kind in ("class", "struct", "interface", "impl", "trait", "object") else None
+            owner = symbol if symbol and kind in _OWNER_KINDS else None
             if symbol and symbol.rsplit(".", 1)[-1] == last:
                 continue  # the chunk's own definition: already a candidate by its symbol
             qualified = f"{owner}.{last}" if owner else last

@@ -434,6 +434,10 @@ def symbols(chunks: list[Chunk]) -> list[str | None]:
         ("no_extension", "text"),
         (".bashrc", "text"),
         ("C:\\src\\main.rs", "rust"),
+        ("lib/Mojo/UserAgent.pm", "perl"),
+        ("magit-section.el", "elisp"),
+        ("src/core.cljs", "clojure"),
+        ("srfi/1.scm", "scheme"),
     ],
 )
 def test_language_for(path: str, lang: str) -> None:
@@ -450,11 +454,11 @@ def test_embedding_text_has_header_then_source() -> None:
 
 
 APACHE = [
-    "Licensed under the Apache License, Version 2.0 (the \"License\");",
+    'Licensed under the Apache License, Version 2.0 (the "License");',
     "you may not use this file except in compliance with the License.",
     "",
     "Unless required by applicable law or agreed to in writing, software",
-    "distributed under the License is distributed on an \"AS IS\" BASIS.",
+    'distributed under the License is distributed on an "AS IS" BASIS.',
 ]
 
 
@@ -467,18 +471,27 @@ def commented(marker: str, lines: list[str]) -> str:
     [
         (commented("#", APACHE) + "\nimport os\n", "\nimport os\n"),
         ("#!/usr/bin/env python3\n" + commented("#", APACHE) + "import os\n", "#!/usr/bin/env python3\nimport os\n"),
-        ("#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\n\n" + commented("#", APACHE) + "import os\n",
-         "#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\n\nimport os\n"),
-        ("# frozen_string_literal: true\n\n# Copyright 2020 Someone\n\nmodule Rack\n",
-         "# frozen_string_literal: true\n\n\nmodule Rack\n"),
+        (
+            "#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\n\n" + commented("#", APACHE) + "import os\n",
+            "#!/usr/bin/env python3\n# -*- coding: utf-8 -*-\n\nimport os\n",
+        ),
+        (
+            "# frozen_string_literal: true\n\n# Copyright 2020 Someone\n\nmodule Rack\n",
+            "# frozen_string_literal: true\n\n\nmodule Rack\n",
+        ),
         # Two paragraphs of notice, then the package's own doc comment, which stays.
-        ("// Copyright 2021 The Authors.\n\n" + commented("//", APACHE) + "\n// Package chi routes.\npackage chi\n",
-         "\n// Package chi routes.\npackage chi\n"),
+        (
+            "// Copyright 2021 The Authors.\n\n" + commented("//", APACHE) + "\n// Package chi routes.\npackage chi\n",
+            "\n// Package chi routes.\npackage chi\n",
+        ),
         ("/*\n * " + "\n * ".join(APACHE) + "\n */\npackage org.example;\n", "package org.example;\n"),
         ("/* SPDX-License-Identifier: MIT */\n#include <stdio.h>\n", "#include <stdio.h>\n"),
         ("-- Copyright (c) 2020 Someone\nlocal M = {}\n", "local M = {}\n"),
-        ("<?php\n\n/*\n * (c) Someone\n *\n * For the full copyright and license information, see LICENSE.\n */\n\n"
-         "namespace App;\n", "<?php\n\n\nnamespace App;\n"),
+        (
+            "<?php\n\n/*\n * (c) Someone\n *\n * For the full copyright and license information, see LICENSE.\n */\n\n"
+            "namespace App;\n",
+            "<?php\n\n\nnamespace App;\n",
+        ),
         # Not a notice: a comment that explains the code, a docstring, a preprocessor line.
         ("// Parse the licence file of a package.\nfunc parse() {}\n", None),
         ('"""Copyright checks for uploaded files."""\nimport os\n', None),
@@ -785,7 +798,7 @@ def test_rust_impl_members_and_raw_strings() -> None:
 
 def test_rust_inline_test_module_members_are_named_by_module_path() -> None:
     body = "".join(
-        f"    #[test]\n    fn parses_case_{i}() {{\n        let parsed = parse(\"{i}\");\n"
+        f'    #[test]\n    fn parses_case_{i}() {{\n        let parsed = parse("{i}");\n'
         f"        assert_eq!(parsed.len(), {i});\n        assert!(parsed.is_valid());\n    }}\n\n"
         for i in range(6)
     )
@@ -909,6 +922,115 @@ def test_ruby_definitions_are_named_through_modules_and_classes() -> None:
     assert chunks[-1].end == len(RUBY.splitlines()) and "def each" in chunks[-1].text
 
 
+PERL = r"""package Mojo::File;
+use Mojo::Base -strict;
+
+# Copies the file; croaks with the reason.
+sub copy_to {
+  my ($self, $to) = @_;
+  copy($$self, $to) or croak qq{Can't copy file "$$self" to "$to": $!};
+  return $self->new(-d $to ? ($to, $self->basename) : $to);
+}
+
+sub escape {
+  my $str = shift;
+  $str =~ s/'/&#39;/g;
+  $str =~ s{[{}]}{}g;
+  return $str if $str =~ /^\{/;
+  my $text = <<"END";
+Can't stop { here
+END
+  return $#{$self} + 1;
+}
+
+package Mojo::File::Temp;
+
+sub DESTROY { unlink ${shift()} }
+
+1;
+
+=encoding utf8
+
+=head1 NAME
+
+Mojo::File - File system paths
+
+=head2 copy_to
+
+  my $destination = $path->copy_to('/home/sri');
+
+Copy file with L<File::Copy> and return the destination.
+
+=cut
+"""
+
+
+def test_perl_subs_are_named_by_package_and_pod_is_kept_apart() -> None:
+    # POD that looks like code (`=head2 copy_to`, an example call) must not pass for it, nor code for POD.
+    chunks = chunk_source("lib/Mojo/File.pm", PERL, max_tokens=60)
+    assert_well_formed("lib/Mojo/File.pm", PERL, chunks, 60)
+    copy = holding(chunks, "sub copy_to")
+    assert (copy.symbol, copy.kind) == ("Mojo.File.copy_to", "method")
+    assert "# Copies the file" in copy.text
+    assert holding(chunks, "sub escape").symbol == "Mojo.File.escape"
+    destroy = holding(chunks, "sub DESTROY")
+    # A one-line sub joins its package's opening line, whose name the chunk keeps.
+    assert destroy.symbol == "Mojo.File.Temp" and "sub escape" not in destroy.text
+    assert holding(chunks, "package Mojo::File;").symbol == "Mojo.File"
+    pod = holding(chunks, "Copy file with")
+    assert "sub " not in pod.text and pod.kind == "block"
+    block = "package Foo::Bar {\n  use strict;\n\n  sub baz {\n    my $x = shift;\n    return $x + 1;\n  }\n}\n"
+    block += "__END__\n\n" + "".join(f"=head2 part{n}\n\nSome words about part {n}.\n\n" for n in range(9))
+    chunks = chunk_source("lib/Foo.pm", block, max_tokens=40)
+    assert_well_formed("lib/Foo.pm", block, chunks, 40)
+    assert holding(chunks, "sub baz").symbol == "Foo.Bar.baz"  # a package block names its subs too
+    assert holding(chunks, "part 8").kind == "block"
+
+
+LISP = r""";;; magit-section.el --- Sections  -*- lexical-binding:t -*-
+
+(defvar magit-root-section nil
+  "The root section in the current buffer.")
+
+;;;###autoload
+(defun magit-section-show (section)
+  "Show the body of the current section.
+(Also the headings of its children.)"
+  (let ((beg (oref section start)))
+    (when (memq (char-after beg) '(?( ?\())
+      (magit-section-goto section))))
+
+(defmacro magit-insert-section (&rest args)
+  "Insert a section; see `magit-section-show'."
+  `(progn ,@args))
+
+(cl-defmethod magit-section-ident-value ((section magit-section))
+  (oref section value))
+"""
+
+
+def test_lisp_top_level_forms_are_named_by_what_they_define() -> None:
+    chunks = chunk_source("magit-section.el", LISP, max_tokens=100)
+    assert_well_formed("magit-section.el", LISP, chunks, 100)
+    show = [c for c in chunks if c.symbol == "magit-section-show"]
+    # The function's windows run from its autoload cookie to its last line: neither a doc string's
+    # line at column 0 nor the character literals ?( and ?\( end the form early.
+    assert show[0].kind == "function" and show[0].text.startswith(";;;###autoload")
+    assert show[-1].text.rstrip().endswith("(magit-section-goto section))))")
+    assert holding(chunks, "(defvar magit-root").kind == "variable"
+    insert = holding(chunks, "(defmacro")
+    assert (insert.symbol, insert.kind) == ("magit-insert-section", "macro")
+    ident = holding(chunks, "(cl-defmethod")
+    assert (ident.symbol, ident.kind) == ("magit-section-ident-value", "method")
+    clojure = "(ns app.core)\n\n(defn- parse-args\n  [args]\n  (map #(str \\( %) args))\n\n(defn run [x] x)\n"
+    chunks = chunk_source("src/app/core.clj", clojure, max_tokens=30)
+    assert_well_formed("src/app/core.clj", clojure, chunks, 30)
+    assert holding(chunks, "(defn- parse-args").symbol == "parse-args"
+    assert holding(chunks, "(defn run").symbol == "run"
+    scheme = "(define (fold kons knil lst)\n  (if (null? lst) knil\n      (fold kons (cdr lst))))\n"
+    assert chunk_source("srfi/1.scm", scheme)[0].symbol == "fold"
+
+
 def test_lua_and_elixir_definitions_are_named() -> None:
     chunks = chunk_source("util.lua", LUA, max_tokens=80)
     assert_well_formed("util.lua", LUA, chunks, 80)
@@ -929,16 +1051,20 @@ def test_elixir_and_julia_doc_strings_go_with_their_definition() -> None:
     body = "".join(f"    step{n} = transform(conn, {n})\n" for n in range(6))
     elixir = (
         'defmodule Router do\n  @moduledoc """\n  Routes.\n  """\n\n  def first(conn) do\n'
-        + body + '  end\n\n  # Matching.\n  @doc """\n  Matches a path\n  against the routes.\n  """\n'
-        '  @spec match(term) :: term\n  def match(conn) do\n' + body + "  end\nend\n"
+        + body
+        + '  end\n\n  # Matching.\n  @doc """\n  Matches a path\n  against the routes.\n  """\n'
+        "  @spec match(term) :: term\n  def match(conn) do\n" + body + "  end\nend\n"
     )
     chunks = chunk_source("router.ex", elixir, max_tokens=90)
     assert_well_formed("router.ex", elixir, chunks, 90)
     match = holding(chunks, "def match(")
     assert match.symbol == "Router.match" and match.text.startswith("  # Matching.\n  @doc")
     julia = (
-        'module Paths\n\n"""\n    join(a, b)\n\nJoins two paths.\n"""\nfunction join(a, b)\n' + body
-        + 'end\n\n"""Splits a path."""\nfunction split(p)\n' + body + "end\n\nend # module\n"
+        'module Paths\n\n"""\n    join(a, b)\n\nJoins two paths.\n"""\nfunction join(a, b)\n'
+        + body
+        + 'end\n\n"""Splits a path."""\nfunction split(p)\n'
+        + body
+        + "end\n\nend # module\n"
     )
     chunks = chunk_source("paths.jl", julia, max_tokens=90)
     assert_well_formed("paths.jl", julia, chunks, 90)
@@ -976,8 +1102,11 @@ def test_java_class_splits_into_members() -> None:
 def test_cpp_and_csharp_operators_are_named() -> None:
     body = "".join(f"    int v{n} = compute(other, {n}) + offset_{n};\n" for n in range(6))
     signatures = (
-        "bool operator==(const Vec& other) const", "auto operator<=>(const Vec& o) const",
-        "double operator()(int i) const", "double& operator[](int i)", "explicit operator bool() const",
+        "bool operator==(const Vec& other) const",
+        "auto operator<=>(const Vec& o) const",
+        "double operator()(int i) const",
+        "double& operator[](int i)",
+        "explicit operator bool() const",
         "int operator_count(int x)",
     )
     source = "class Vec {\npublic:\n" + "".join(f"  {sig} {{\n{body}    return 1;\n  }}\n\n" for sig in signatures)
@@ -986,8 +1115,14 @@ def test_cpp_and_csharp_operators_are_named() -> None:
     chunks = chunk_source("vec.cpp", source, max_tokens=120)
     assert_well_formed("vec.cpp", source, chunks, 120)
     assert {c.symbol for c in chunks} == {
-        "Vec", "Vec.operator==", "Vec.operator<=>", "Vec.operator()", "Vec.operator[]", "Vec.operator bool",
-        "Vec.operator_count", "Box.operator!=",
+        "Vec",
+        "Vec.operator==",
+        "Vec.operator<=>",
+        "Vec.operator()",
+        "Vec.operator[]",
+        "Vec.operator bool",
+        "Vec.operator_count",
+        "Box.operator!=",
     }
     csharp = "class Vec {\n  public static Vec operator +(Vec a, Vec b) {\n" + body + "    return a;\n  }\n}\n"
     assert holding(chunk_source("Vec.cs", csharp, max_tokens=120), "operator +").symbol == "Vec.operator+"
