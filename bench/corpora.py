@@ -211,6 +211,32 @@ CORPORA = {
         "mojolicious", "debian", "libmojolicious-perl", "9.31+dfsg-1", "usr/share/perl5", QUERIES / "mojolicious.json"
     ),
     "plack": Corpus("plack", "debian", "libplack-perl", "1.0050-1", "usr/share/perl5", QUERIES / "plack.json"),
+    # A seventh round: Kotlin and Swift as a React Native library ships them (the two halves of one
+    # npm package), and Erlang (OTP's ssh application, from Debian's erlang-src).
+    "vision-camera-android": Corpus(
+        "vision-camera-android",
+        "npm",
+        "react-native-vision-camera",
+        "4.5.2",
+        "package/android/src/main/java/com/mrousavy/camera",
+        QUERIES / "vision-camera-android.json",
+    ),
+    "vision-camera-ios": Corpus(
+        "vision-camera-ios",
+        "npm",
+        "react-native-vision-camera",
+        "4.5.2",
+        "package/ios",
+        QUERIES / "vision-camera-ios.json",
+    ),
+    "erlang-ssh": Corpus(
+        "erlang-ssh",
+        "debian",
+        "erlang-src",
+        "1:25.2.3+dfsg-1+deb12u4",
+        "usr/lib/erlang/lib/ssh-4.15.2",
+        QUERIES / "erlang-ssh.json",
+    ),
     "magit": Corpus(
         "magit",
         "debian",
