@@ -965,6 +965,78 @@ Copy file with L<File::Copy> and return the destination.
 """
 
 
+BLOCK_FILLER = "".join(f"  step{n} = {n} * value + offset\n" for n in range(8))
+
+
+@pytest.mark.parametrize(
+    ("path", "definition", "symbol", "kind"),
+    [
+        ("deploy.sh", "# Pushes the build.\ndeploy_site() {", "deploy_site", "function"),
+        ("lib.bash", "function retry {", "retry", "function"),
+        (
+            "src/ssh_auth.erl",
+            "%% Picks a method.\n-spec next_method(term()) -> term().\nnext_method(S) ->",
+            "next_method",
+            "function",
+        ),
+        ("src/ssh.hrl", "-record(ssh, {role, peer}).", "ssh", "struct"),
+        (
+            "src/Data/Map.hs",
+            "-- | Inserts a key.\ninsert :: Ord k => k -> a -> Map k a -> Map k a",
+            "insert",
+            "function",
+        ),
+        ("src/Data/Map.hs", "data Map k a = Bin Int k a | Tip", "Map", "type"),
+        (
+            "src/cmdliner.ml",
+            "(** [eval t] runs [t].\n    On error exits. *)\nlet rec eval ?(argv = Sys.argv) t =",
+            "eval",
+            "function",
+        ),
+        ("src/term.mli", "val const : 'a -> 'a t", "const", "function"),
+        ("R/utils.R", "# Trims both ends.\nstr_trim <- function(x) {", "str_trim", "function"),
+        ("src/lib.nim", "proc parseConfig*(path: string): Config =", "parseConfig", "function"),
+        ("src/main.zig", "pub fn parseArgs(allocator: Allocator) !Args {", "parseArgs", "function"),
+        ("db/schema.sql", "-- Users.\nCREATE TABLE IF NOT EXISTS users (", "users", "table"),
+        (
+            "db/schema.sql",
+            "create or replace function touch_updated() returns trigger as $$",
+            "touch_updated",
+            "function",
+        ),
+        ("api.proto", "service Greeter {", "Greeter", "interface"),
+        ("schema.graphql", "type Query {", "Query", "type"),
+    ],
+)
+def test_a_block_that_opens_with_a_definition_is_named_by_it(
+    path: str, definition: str, symbol: str, kind: str
+) -> None:
+    # A plain block before it, and enough after it that the blocks cannot all merge into one chunk.
+    text = "\n\n".join(
+        ["intro words here", f"{definition}\n{BLOCK_FILLER}"] + [f"x{n} =\n{BLOCK_FILLER}" for n in range(6)]
+    )
+    chunks = chunk_source(path, text, max_tokens=120)
+    assert_well_formed(path, text, chunks, 120)
+    first = holding(chunks, definition.split("\n")[-1])
+    assert (first.symbol, first.kind) == (symbol, kind)
+
+
+def test_kotlin_extension_functions_take_their_receiver_and_parameter_lists_hold_together() -> None:
+    body = "".join(f"  val step{n} = options.value * {n} + offset\n" for n in range(8))
+    kotlin = (
+        "data class CameraConfiguration(\n  // Outputs\n  var preview: Output? = null,\n\n"
+        f"  // Side props\n  var fps: Int? = null,\n) {{\n  fun copyOf() {{\n{body}  }}\n}}\n\n"
+        f"suspend fun CameraSession.takePhoto(options: Options): Photo {{\n{body}  return capture(options)\n}}\n\n"
+        f"fun <T> List<T>.second(): T {{\n{body}  return this[1]\n}}\n"
+    )
+    chunks = chunk_source("core/CameraConfiguration.kt", kotlin, max_tokens=200)
+    assert_well_formed("core/CameraConfiguration.kt", kotlin, chunks, 200)
+    # The blank line among the constructor's properties does not leave `var fps` outside the class.
+    assert holding(chunks, "var fps").symbol == "CameraConfiguration"
+    assert holding(chunks, "fun CameraSession.takePhoto").symbol == "CameraSession.takePhoto"
+    assert holding(chunks, "List<T>.second").symbol == "List.second"
+
+
 def test_perl_subs_are_named_by_package_and_pod_is_kept_apart() -> None:
     # POD that looks like code (`=head2 copy_to`, an example call) must not pass for it, nor code for POD.
     chunks = chunk_source("lib/Mojo/File.pm", PERL, max_tokens=60)
