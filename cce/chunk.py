@@ -1093,8 +1093,9 @@ _BLOCK_DECLS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
         (re.compile(r"class\s+(?:[^=\n]*=>\s*)?(?P<name>[A-Z][\w']*)"), "class"),
         (re.compile(r"(?P<name>[a-z_][\w']*)\s*::"), "function"),
         (
-            re.compile(
-                r"(?!(?:import|module|instance|deriving|where|infix[lr]?|foreign)\b)(?P<name>[a-z_][\w']*)\b[^=\n]*="
+            re.compile(  # an equation at column 0: `lookup k (Bin _ kx x l r) = ...`
+                r"(?!(?:import|module|instance|deriving|where|infix[lr]?|foreign)\b)"
+                r"(?P<name>[a-z_][\w']*)\b[^=\n]*="
             ),
             "function",
         ),
@@ -1120,7 +1121,8 @@ _BLOCK_DECLS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
     "sql": (
         (
             re.compile(
-                rf"(?i)\s*create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+|unique\s+)?(?P<kind>{_SQL_OBJECT})\s+(?:if\s+not\s+exists\s+)?(?P<name>[\w.\"`]+)"
+                rf"(?i)\s*create\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+|unique\s+)?(?P<kind>{_SQL_OBJECT})\s+"
+                r"(?:if\s+not\s+exists\s+)?(?P<name>[\w.\"`]+)"
             ),
             "table",
         ),
@@ -1177,9 +1179,8 @@ def _perl_segments(ctx: _Ctx) -> list[_Seg]:
         found = _PERL_PACKAGE.match(line)
         if found:
             segs += _named_blocks(ctx, lo, k - 1, package)
-            package, lo = found["name"].replace("::", "."), k
+            package, lo = found["name"].replace("::", "."), k + 1
             segs.append(_Seg(k, k, package, "package"))
-            lo = k + 1
         k += 1
     segs += _named_blocks(ctx, lo, last, package)
     # Blank stretches belong to the segment before them, so that every line lands in a chunk.
