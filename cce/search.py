@@ -13,7 +13,7 @@ import numpy as np
 from .errors import UsageError
 from .settings import SEARCH_MODES as MODES
 from .store import Store, StoredChunk, VectorIndex
-from .terms import query_terms
+from .terms import name_terms, query_terms
 
 # A query of one word, written as code: an identifier, a dotted path, an operator method (`[]=`).
 _NAME_QUERY = re.compile(r"\S{1,200}")
@@ -208,10 +208,13 @@ class Searcher:
         # JavaScript's `#private` keeps its `#`.
         name = re.sub(r"(?<=\w)#", ".", name.replace("::", ".").replace("->", "."))
         found = [match for match in find_symbol(self.store, name) if match["match"] in ("exact", "name")]
-        # Chunks named so lead; else a definition nested in a chunk (a method of a small class kept
-        # whole). Not both: a local `app = ...` inside some function must not beat `APIRouter.app`.
-        named = [match for match in found if match["kind"] != "definition"]
-        return [match["chunk_id"] for match in named or found]
+        # The name as written first, then in any case (`builder` is not the package Plack::Builder);
+        # within each, chunks named so before a definition nested in a chunk (a method of a small
+        # class kept whole). Only the best tier: a local `app = ...` in some function must not beat
+        # `APIRouter.app`.
+        tiers = [(match["match"] != "exact", match["kind"] == "definition") for match in found]
+        best = min(tiers, default=None)
+        return [match["chunk_id"] for match, tier in zip(found, tiers, strict=True) if tier == best]
 
     def _hits(
         self, ranked: list[tuple[int, float]], top_k: int, first: list[int], demote: _Demote
@@ -317,9 +320,12 @@ _DEFINITION = (
     r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
     r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+{name}\b"
     r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!-]*\s+['#]*\(?{name}(?![\w*!?-])"  # Lisps
-    r"|^\s*(?:self\.)?{name}\s*(?::[^=]*)?=[^=]"
+    r"|^\s*(?:self\.)?{name}\s*(?::[^=]*)?(?:=[^=]|<-)"  # R assigns with <-
     r"|^\s*#\s*define\s+{name}\b"
+    r"|^{name}\([^\n]*->|^{name}\s+::|^\s*(?:function\s+)?{name}\s*\(\)\s*\{{"  # Erlang, Haskell, shell
 )
+# A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! and *.
+_NESTABLE_NAME = re.compile(r"[\w$][\w$?!*-]*")
 
 
 # A definition nested in a chunk of these kinds is its member (a Perl package's subs are its methods).
@@ -381,14 +387,14 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
 
 def _nested_definitions(store: Store, name: str) -> list[dict]:
     last = name.rsplit(".", 1)[-1]
-    terms = query_terms(last)
-    if not terms or not last.replace("_", "").replace("$", "").isalnum():
+    terms = name_terms(last)
+    if not terms or not _NESTABLE_NAME.fullmatch(last):
         return []
     pattern = re.compile(_DEFINITION.format(name=re.escape(last)), re.MULTILINE)
     rows = store.query(
         "SELECT c.id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.lang, c.text FROM chunks_fts "
         "JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? LIMIT 500",
-        (" AND ".join('"' + t + '"' for t in terms[:1]),),
+        (" AND ".join('"' + t + '"' for t in terms),),
     )
     found = []
     for cid, path, start, end, symbol, kind, lang, text in rows:

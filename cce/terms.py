@@ -110,6 +110,12 @@ def index_terms(text: str) -> str:
     return " ".join(_with_stems([term for word in _IDENTIFIER.findall(text) for term in identifier_terms(word)]))
 
 
+def name_terms(name: str) -> list[str]:
+    """One indexed term per word of an identifier, each found wherever the name is written:
+    `magit-log-all-branches` -> magit log all branches, `jsonable_encoder` -> jsonableencoder."""
+    return [identifier_terms(word)[0] for word in _IDENTIFIER.findall(name)]
+
+
 def query_terms(query: str) -> list[str]:
     """Distinct search terms of a query, stop words dropped (unless nothing else is left)."""
     words = _IDENTIFIER.findall(query)

@@ -313,12 +313,17 @@ def handle(path):
         ("Mojo::File->copy_to", "lib/Mojo/File.pm", "sub copy_to {"),
         ("copy_to", "lib/Mojo/File.pm", "sub copy_to {"),
         ("magit-section-show", "magit-section.el", "(defun magit-section-show"),
+        ("magit-log-all-branches", "magit-log.el", "(defun magit-log-all-branches"),
+        ("connect", "src/ssh.erl", "connect(Host) ->"),
+        ("builder", "lib/Plack/Builder.pm", "sub builder(&) {"),  # before the package Plack::Builder
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
     # handler.py repeats `clean_path` more often than parser.py, which defines it; salt.c uses the macros.
     files = {"parser.py": PARSER, "handler.py": CALLERS, "router.rs": RUST_ROUTER, "headers.rb": RUBY_HEADERS}
     files |= {"port.h": C_PORT, "salt.c": C_SALT, "observer.ts": TS_OBSERVER, "lib/Mojo/File.pm": PERL_FILE}
+    files |= {"magit-log.el": ELISP_LOG, "magit-repos.el": ELISP_LOG_CALLER, "src/ssh.erl": ERLANG_SSH}
+    files |= {"src/client.erl": ERLANG_CALLER, "lib/Plack/Builder.pm": PERL_BUILDER}
     files |= {"script/copy.pl": PERL_CALLER, "magit-section.el": ELISP_SECTION, "magit-status.el": ELISP_CALLER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
@@ -365,6 +370,42 @@ ELISP_SECTION = f"""(defun magit-section-show (section)
 {BODY.replace("    ", "  ;; ")}  (magit-section-goto section))
 """
 ELISP_CALLER = "".join(f"(magit-section-show (magit-section-at {n})) ; magit-section-show\n" for n in range(4))
+# Definitions that share a chunk with the one before them (small Lisp forms, Erlang functions, a
+# Perl sub after its package's big opening): only the scan of the chunk's lines finds them.
+ELISP_LOG = """(defun magit-log-head (&optional args)
+  "Show the log of HEAD."
+  (magit-log-setup-buffer (list "HEAD") args))
+
+(defun magit-log-all-branches (&optional args)
+  "Show the log of all branches."
+  (magit-log-setup-buffer (list "--all") args))
+"""
+ELISP_LOG_CALLER = "".join(f"(magit-log-all-branches) ; magit-log-all-branches {n}\n" for n in range(4))
+ERLANG_SSH = """-module(ssh).
+-export([start/0, connect/1]).
+
+start() ->
+    application:start(ssh).
+
+connect(Host) ->
+    ssh_connection_handler:start(Host).
+"""
+ERLANG_CALLER = "".join(f"    ssh:connect(host{n}), % connect connect\n" for n in range(4))
+PERL_BUILDER = f"""package Plack::Builder;
+use strict;
+{BODY.replace("    ", "our $") * 5}
+sub enable {{
+    my ($mw, @args) = @_;
+    push @middleware, [$mw, @args];
+}}
+
+sub builder(&) {{
+    my $block = shift;
+    return $block->();
+}}
+
+1;
+"""
 C_SALT = """#include "port.h"
 
 static char salt[SALT_LEN_MAX];

@@ -1,4 +1,4 @@
-from cce.terms import identifier_terms, index_terms, query_terms, stem
+from cce.terms import identifier_terms, index_terms, name_terms, query_terms, stem
 
 
 def test_identifiers_split_into_words_and_keep_the_whole_name():
@@ -55,3 +55,12 @@ def test_a_word_and_its_stem_are_both_terms_the_word_first():
 def test_adjacent_query_words_also_match_as_one_identifier():
     assert "staticfiles" in query_terms("How does FastAPI serve static files?")
     assert "apikey" in query_terms("api key dependencies")
+
+
+def test_name_terms_are_one_indexed_term_per_word_of_a_name():
+    assert name_terms("magit-log-all-branches") == ["magit", "log", "all", "branches"]
+    assert name_terms("jsonable_encoder") == ["jsonableencoder"]
+    assert name_terms("HTTPBearer") == ["httpbearer"]
+    # Each is a term of the source that defines the name.
+    indexed = index_terms("(defun magit-log-all-branches ()").split()
+    assert all(term in indexed for term in name_terms("magit-log-all-branches"))
