@@ -316,7 +316,7 @@ def fuse(rankings: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[in
 # or the name assigned at the start of a line. Used for definitions nested inside a chunk.
 _DEFINITION = (
     r"^\s*(?:(?:export|default|pub(?:\([^)]*\))?|public|private|protected|internal|static|async|abstract|final|"
-    r"override|open|inline|extern|virtual|unsafe|const|readonly|declare)\s+)*"
+    r"override|open|inline|extern|virtual|unsafe|const|readonly|declare|local)\s+)*"
     r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
     r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+{name}\b"
     r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!-]*\s+['#]*\(?{name}(?![\w*!?-])"  # Lisps

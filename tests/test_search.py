@@ -315,6 +315,7 @@ def handle(path):
         ("magit-section-show", "magit-section.el", "(defun magit-section-show"),
         ("magit-log-all-branches", "magit-log.el", "(defun magit-log-all-branches"),
         ("connect", "src/ssh.erl", "connect(Host) ->"),
+        ("trim", "util.lua", "local function trim(s)"),
         ("builder", "lib/Plack/Builder.pm", "sub builder(&) {"),  # before the package Plack::Builder
     ],
 )
@@ -324,6 +325,7 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"port.h": C_PORT, "salt.c": C_SALT, "observer.ts": TS_OBSERVER, "lib/Mojo/File.pm": PERL_FILE}
     files |= {"magit-log.el": ELISP_LOG, "magit-repos.el": ELISP_LOG_CALLER, "src/ssh.erl": ERLANG_SSH}
     files |= {"src/client.erl": ERLANG_CALLER, "lib/Plack/Builder.pm": PERL_BUILDER}
+    files |= {"util.lua": LUA_UTIL, "main.lua": LUA_CALLER}
     files |= {"script/copy.pl": PERL_CALLER, "magit-section.el": ELISP_SECTION, "magit-status.el": ELISP_CALLER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
@@ -391,6 +393,19 @@ connect(Host) ->
     ssh_connection_handler:start(Host).
 """
 ERLANG_CALLER = "".join(f"    ssh:connect(host{n}), % connect connect\n" for n in range(4))
+LUA_UTIL = """local M = {}
+
+function M.join(a, b)
+  return a .. "/" .. b
+end
+
+local function trim(s)
+  return (s:gsub("^%s+", ""))
+end
+
+return M
+"""
+LUA_CALLER = "".join(f"local t{n} = util.trim(x) -- trim trim\n" for n in range(4))
 PERL_BUILDER = f"""package Plack::Builder;
 use strict;
 {BODY.replace("    ", "our $") * 5}
