@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from corpora import CACHE, CORPORA  # noqa: E402
 
+from cce.chunk import language_for  # noqa: E402
 from cce.engine import Engine  # noqa: E402
 from cce.search import MODES  # noqa: E402
 from cce.settings import Settings  # noqa: E402
@@ -58,6 +60,60 @@ def identifier_check(engine: Engine, count: int = 40, seed: int = 7) -> tuple[in
     return len(sample) - len(misses), len(sample), misses
 
 
+# Definitions as a reader finds them in the source, one regex per language (group 1 or 2: the name).
+# identifier_check samples names cce itself gave its chunks, so it cannot see a definition that
+# shares a chunk with another; these are independent of cce's chunking.
+_MODIFIERS = r"(?:(?:public|private|protected|internal|static|final|abstract|sealed|override|virtual)\s+)"
+SOURCE_DEFINITIONS = {
+    "python": r"^\s*(?:async\s+)?def\s+(\w+)|^\s*class\s+(\w+)",
+    "javascript": r"^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\s*\*?\s*(\w+)"
+    r"|^\s*(?:export\s+)?class\s+(\w+)",
+    "go": r"^func\s+(?:\([^)]*\)\s*)?(\w+)|^type\s+(\w+)",
+    "rust": r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?fn\s+(\w+)"
+    r"|^\s*(?:pub(?:\([^)]*\))?\s+)?(?:struct|enum|trait)\s+(\w+)",
+    "java": rf"^\s*{_MODIFIERS}*(?:class|interface|enum|record)\s+(\w+)|^\s+{_MODIFIERS}+[\w<>\[\],.? ]+\s(\w+)\s*\(",
+    "php": rf"^\s*{_MODIFIERS}*function\s+(\w+)|^\s*{_MODIFIERS}*class\s+(\w+)",
+    "ruby": r"^\s*def\s+(?:self\.)?(\w+[?!=]?)|^\s*class\s+(\w+)",
+    "lua": r"^\s*(?:local\s+)?function\s+(?:[\w.:]*[.:])?(\w+)\s*\(",
+    "kotlin": r"^\s*(?:[\w@]+\s+)*fun\s+(?:<[^>]*>\s*)?(?:\w+\.)?(\w+)|^\s*(?:[\w@]+\s+)*class\s+(\w+)",
+    "swift": r"^\s*(?:[\w@]+\s+)*func\s+(\w+)|^\s*(?:[\w@]+\s+)*(?:class|struct|enum|protocol)\s+(\w+)",
+    "perl": r"^\s*sub\s+(\w+)",
+    "erlang": r"^([a-z]\w*)\(",
+    "elisp": r"^\(def\w*\s+([^\s()]+)",
+}
+SOURCE_DEFINITIONS["typescript"] = SOURCE_DEFINITIONS["javascript"]
+SOURCE_DEFINITIONS["csharp"] = SOURCE_DEFINITIONS["java"]
+
+
+def source_identifier_check(
+    engine: Engine, folder: Path, count: int = 40, seed: int = 11
+) -> tuple[int, int, list[str]]:
+    """Sample `count` names defined once in the corpus's non-test code (SOURCE_DEFINITIONS), query
+    each bare name, and count how often the first hit is its definition: in its file, over its line
+    or named by it (the doc comment window of a long definition). Returns (found, sampled, misses)."""
+    defined: dict[str, dict[str, int]] = {}
+    for (path,) in engine.searcher().store.query("SELECT path FROM files ORDER BY path"):
+        pattern = SOURCE_DEFINITIONS.get(language_for(path))
+        if pattern is None or "test" in path.lower():
+            continue
+        text = (folder / path).read_text(errors="replace")
+        for match in re.finditer(pattern, text, re.MULTILINE):
+            group = next(i for i, name in enumerate(match.groups(), 1) if name)
+            line = text.count("\n", 0, match.start(group)) + 1  # `^\s*` may start on a blank line above
+            defined.setdefault(match[group], {}).setdefault(path, line)
+    names = sorted(name for name, where in defined.items() if len(where) == 1 and len(name) > 3)
+    sample = random.Random(seed).sample(names, min(count, len(names)))
+    misses = []
+    for name in sample:
+        ((path, line),) = defined[name].items()
+        hits = engine.search(name, top_k=1)
+        hit = hits[0] if hits else None
+        named = hit is not None and (hit.symbol or "").rsplit(".", 1)[-1] == name
+        if hit is None or hit.path != path or not (hit.start <= line <= hit.end or named):
+            misses.append(f"{name} ({path}:{line}) -> {hit.path}:{hit.start} {hit.symbol}" if hit else name)
+    return len(sample) - len(misses), len(sample), misses
+
+
 def engine_for(folder: Path) -> Engine:
     env = dict(os.environ, CCE_HOME=os.environ.get("CCE_BENCH_HOME") or str(CACHE / "home"))
     return Engine(Settings.load(folder, env=env))
@@ -80,7 +136,14 @@ def evaluate(name: str, modes: tuple[str, ...] = MODES, per_query: bool = False)
                 print(f"  {name:10} {mode:7} R@10 {row['recall@10']:.2f} RR {row['mrr']:.2f}  {q['query']}")
         results[mode] = {k: sum(r[k] for r in rows) / len(rows) for k in rows[0]}
     first, sampled, misses = identifier_check(engine)
-    results["identifiers"] = {"first": first, "sampled": sampled, "misses": misses}
+    found, from_source, source_misses = source_identifier_check(engine, folder)
+    results["identifiers"] = {
+        "first": first,
+        "sampled": sampled,
+        "misses": misses + source_misses,
+        "found": found,
+        "from_source": from_source,
+    }
     engine.close()
     return results
 
@@ -96,7 +159,8 @@ def main() -> None:
         ids = results.pop("identifiers")
         for mode, m in results.items():
             print(f"{name:12} {mode:8} {m['recall@5']:6.3f} {m['recall@10']:6.3f} {m['mrr']:6.3f} {m['ndcg@10']:8.3f}")
-        print(f"{name:12} identifier queries: defining chunk first for {ids['first']}/{ids['sampled']}")
+        source = f"; names from the source: {ids['found']}/{ids['from_source']}" if ids["from_source"] else ""
+        print(f"{name:12} identifier queries: defining chunk first for {ids['first']}/{ids['sampled']}{source}")
         for miss in ids["misses"] if args.per_query else ():
             print(f"  miss: {miss}")
 

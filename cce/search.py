@@ -212,7 +212,7 @@ class Searcher:
         # within each, chunks named so before a definition nested in a chunk (a method of a small
         # class kept whole). Only the best tier: a local `app = ...` in some function must not beat
         # `APIRouter.app`.
-        tiers = [(match["match"] != "exact", match["kind"] == "definition") for match in found]
+        tiers = [(match["match"] != "exact", _NESTED_RANK.get(match["kind"], 0)) for match in found]
         best = min(tiers, default=None)
         return [match["chunk_id"] for match, tier in zip(found, tiers, strict=True) if tier == best]
 
@@ -318,14 +318,27 @@ _DEFINITION = (
     r"^\s*(?:(?:export|default|pub(?:\([^)]*\))?|public|private|protected|internal|static|async|abstract|final|"
     r"override|open|inline|extern|virtual|unsafe|const|readonly|declare|local)\s+)*"
     r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
-    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+{name}\b"
+    # Ruby's `def self.name`, and its `name?` and `name=` are other names than `name`
+    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:self\.)?{name}"
+    r"(?![\w?!]|=\s*\()"
     r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!-]*\s+['#]*\(?{name}(?![\w*!?-])"  # Lisps
-    r"|^\s*(?:self\.)?{name}\s*(?::[^=]*)?(?:=[^=]|<-)"  # R assigns with <-
     r"|^\s*#\s*define\s+{name}\b"
     r"|^{name}\([^\n]*->|^{name}\s+::|^\s*(?:function\s+)?{name}\s*\(\)\s*\{{"  # Erlang, Haskell, shell
+    # C-family: modifiers and a return type, then the name and its parameters, closed on the line
+    # and followed by a body or `=>`, or going on to the next line (a prototype or a call ends in
+    # `;`, `return new Foo(` is no definition, and a sentence such as "the callback method (or the
+    # ..." neither closes its parenthesis nor breaks the line after it)
+    r"|^\s*(?!(?:return|new|throw|raise|await|yield|else|elif|case|if|while|for|and|or|not|in|is|assert|print"
+    r"|echo|delete|goto|go|defer)\b)(?:[\w<>\[\],.?*&]+\s+)+\**(?:\w+::)*"
+    r"{name}\s*\((?:[^;\n]*\)\s*(?:const\s*)?(?:throws\s+[\w., ]+)?(?:\{{[^\n]*|=>[^\n]*)?|[^;()\n]*,)?\s*$"
 )
+# The name assigned at the start of a line, weaker than _DEFINITION: often a local variable.
+_ASSIGNMENT = r"^\s*(?:self\.)?{name}\s*(?::[^=]*)?(?:=[^=>]|<-)"  # R assigns with <-; `name => x` is a hash key
+# What a line found inside a chunk is reported as, strongest first (after chunks named so).
+_NESTED_FORMS = ((_DEFINITION, "definition"), (_ASSIGNMENT, "assignment"))
+_NESTED_RANK = {"definition": 1, "assignment": 2}
 # A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! and *.
-_NESTABLE_NAME = re.compile(r"[\w$][\w$?!*-]*")
+_NESTABLE_NAME = re.compile(r"[\w$][\w$?!*-]*=?")
 
 
 # A definition nested in a chunk of these kinds is its member (a Perl package's subs are its methods).
@@ -374,7 +387,13 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
     matches: dict[tuple[str, str], dict] = {}
     # A chunk named so comes before a nested line that looks like the definition: that line may be
     # an example in a docstring (`app = FastAPI()` in APIRouter's docstring is no `APIRouter.app`).
-    for found in sorted(candidates, key=lambda f: (rank(f), f["kind"] == "definition", f["path"], f["start"])):
+    # A variable comes after a function or type of the same name: `var Route = require('./route')`
+    # names a chunk too, but `function Route(path)` is what the name is looked up for.
+    def order(found: dict) -> tuple:
+        nested, variable = _NESTED_RANK.get(found["kind"], 0), found["kind"] == "variable"
+        return rank(found), nested, variable, found["path"], found["start"]
+
+    for found in sorted(candidates, key=order):
         key = (found["path"], found["symbol"])
         if key in matches:  # a long definition split into windows is one definition
             matches[key]["end"] = max(matches[key]["end"], found["end"])
@@ -390,7 +409,7 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
     terms = name_terms(last)
     if not terms or not _NESTABLE_NAME.fullmatch(last):
         return []
-    pattern = re.compile(_DEFINITION.format(name=re.escape(last)), re.MULTILINE)
+    patterns = [(re.compile(form.format(name=re.escape(last)), re.MULTILINE), kind) for form, kind in _NESTED_FORMS]
     rows = store.query(
         "SELECT c.id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.lang, c.text FROM chunks_fts "
         "JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? LIMIT 500",
@@ -398,14 +417,15 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
     )
     found = []
     for cid, path, start, end, symbol, kind, lang, text in rows:
-        for match in pattern.finditer(text):
-            line = start + text.count("\n", 0, match.start() + len(match.group(0)) - len(match.group(0).lstrip()))
-            owner = symbol if symbol and kind in _OWNER_KINDS else None
-            if symbol and symbol.rsplit(".", 1)[-1] == last:
-                continue  # the chunk's own definition: already a candidate by its symbol
-            qualified = f"{owner}.{last}" if owner else last
-            found.append(
-                {"chunk_id": cid, "path": path, "start": line, "end": end, "symbol": qualified,
-                 "kind": "definition", "lang": lang}
-            )
+        if symbol and symbol.rsplit(".", 1)[-1] == last:
+            continue  # the chunk's own definition: already a candidate by its symbol
+        owner = symbol if symbol and kind in _OWNER_KINDS else None
+        qualified = f"{owner}.{last}" if owner else last
+        for pattern, form in patterns:
+            for match in pattern.finditer(text):
+                line = start + text.count("\n", 0, match.start() + len(match.group(0)) - len(match.group(0).lstrip()))
+                found.append(
+                    {"chunk_id": cid, "path": path, "start": line, "end": end, "symbol": qualified,
+                     "kind": form, "lang": lang}
+                )
     return found

@@ -316,6 +316,15 @@ def handle(path):
         ("magit-log-all-branches", "magit-log.el", "(defun magit-log-all-branches"),
         ("connect", "src/ssh.erl", "connect(Host) ->"),
         ("trim", "util.lua", "local function trim(s)"),
+        ("Route", "lib/router/route.js", "function Route(path)"),
+        ("HaveInterpreterLock", "Util/DebugUtil.cs", "public static bool HaveInterpreterLock()"),
+        ("options", "base.rb", "def options(path)"),
+        ("patch?", "base.rb", "def patch?(verb)"),
+        ("shutdown", "base.rb", "def self.shutdown"),
+        ("level=", "base.rb", "def level=(value)"),
+        ("replaceNull", "WebSocketImpl.java", "replaceNull("),
+        ("DependencyScopeError", "exceptions.py", "class DependencyScopeError("),
+        ("AssertHasReferences", "Util/DebugUtil.cs", "internal static void AssertHasReferences("),
         ("builder", "lib/Plack/Builder.pm", "sub builder(&) {"),  # before the package Plack::Builder
     ],
 )
@@ -326,6 +335,10 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"magit-log.el": ELISP_LOG, "magit-repos.el": ELISP_LOG_CALLER, "src/ssh.erl": ERLANG_SSH}
     files |= {"src/client.erl": ERLANG_CALLER, "lib/Plack/Builder.pm": PERL_BUILDER}
     files |= {"util.lua": LUA_UTIL, "main.lua": LUA_CALLER}
+    files |= {"lib/router/index.js": JS_ROUTER_INDEX, "lib/router/route.js": JS_ROUTE}
+    files |= {"Util/DebugUtil.cs": CS_DEBUG, "PythonEngine.cs": CS_CALLER, "base.rb": RUBY_DSL, "app.rb": RUBY_APP}
+    files |= {"WebSocketImpl.java": JAVA_SOCKET, "Sender.java": JAVA_CALLER}
+    files |= {"exceptions.py": PY_ERRORS, "dependencies/utils.py": PY_RAISER}
     files |= {"script/copy.pl": PERL_CALLER, "magit-section.el": ELISP_SECTION, "magit-status.el": ELISP_CALLER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
@@ -393,6 +406,64 @@ connect(Host) ->
     ssh_connection_handler:start(Host).
 """
 ERLANG_CALLER = "".join(f"    ssh:connect(host{n}), % connect connect\n" for n in range(4))
+# `var Route = require(...)` names a chunk Route too, and its path sorts before route.js.
+JS_ROUTER_INDEX = "var Route = require('./route');\nvar Layer = require('./layer');\n\nmodule.exports = proto;\n"
+JS_ROUTE = f"""module.exports = Route;
+
+function Route(path) {{
+{BODY.replace("    ", "  var ")}  this.path = path;
+}}
+"""
+# A small C# class is one chunk named by the class; its methods have no keyword to find them by.
+CS_DEBUG = """namespace Python.Runtime
+{
+    static class DebugUtil
+    {
+        public static bool HaveInterpreterLock() => Runtime.PyGILState_Check() == 1;
+
+        internal static void AssertHasReferences(BorrowedReference obj)
+        {
+            long refcount = Runtime.Refcount(obj);
+            Debug.Assert(refcount > 0, "Object refcount is 0 or less");
+        }
+    }
+}
+"""
+CS_CALLER = "".join(f"        Debug.Assert(DebugUtil.HaveInterpreterLock()); // {n}\n" for n in range(4))
+# One-line Ruby methods share a chunk; a local named like one of them must not pass for it.
+RUBY_DSL = f"""module Sinatra
+  class Base
+    def etag(value)
+      options = {{ kind: :strong }}
+{BODY.replace("    ", "      ") * 5}      value
+    end
+
+    def get(path) = route("GET", path)
+    def options(path) = route("OPTIONS", path)
+    def patch?(verb) = verb == "PATCH"
+    def self.shutdown = @server.stop
+    def level=(value)
+      @level = value
+    end
+  end
+end
+"""
+RUBY_APP = "".join(
+    f"app.options('/{n}') if app.patch?(verb) # options patch? shutdown level=\nApp.shutdown\napp.level = {n}\n"
+    for n in range(3)
+)
+# A method whose parameters go on over the next lines; callers call it, a caller raises a class.
+JAVA_SOCKET = """public class WebSocketImpl {
+    private CompletableFuture<WebSocket> replaceNull(
+            CompletableFuture<WebSocket> cf)
+    {
+        return cf == null ? DONE : cf;
+    }
+}
+"""
+JAVA_CALLER = "".join(f"        return replaceNull(result{n});\n" for n in range(4))
+PY_ERRORS = "class FastAPIError(Exception):\n    pass\n\n\nclass DependencyScopeError(FastAPIError):\n    pass\n"
+PY_RAISER = "def check(scope):\n    if scope:\n        raise DependencyScopeError(\n            'bad'\n        )\n"
 LUA_UTIL = """local M = {}
 
 function M.join(a, b)
