@@ -409,7 +409,7 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
     terms = name_terms(last)
     if not terms or not _NESTABLE_NAME.fullmatch(last):
         return []
-    patterns = [(re.compile(form.format(name=re.escape(last)), re.MULTILINE), kind) for form, kind in _NESTED_FORMS]
+    patterns = [(re.compile(form.format(name=re.escape(last))), kind) for form, kind in _NESTED_FORMS]
     rows = store.query(
         "SELECT c.id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.lang, c.text FROM chunks_fts "
         "JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? LIMIT 500",
@@ -421,11 +421,14 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
             continue  # the chunk's own definition: already a candidate by its symbol
         owner = symbol if symbol and kind in _OWNER_KINDS else None
         qualified = f"{owner}.{last}" if owner else last
-        for pattern, form in patterns:
-            for match in pattern.finditer(text):
-                line = start + text.count("\n", 0, match.start() + len(match.group(0)) - len(match.group(0).lstrip()))
+        # Only lines that hold the name go through the patterns: most of a chunk's lines do not.
+        for number, line in enumerate(text.split("\n"), start):
+            if last not in line:
+                continue
+            form = next((form for pattern, form in patterns if pattern.match(line)), None)
+            if form:
                 found.append(
-                    {"chunk_id": cid, "path": path, "start": line, "end": end, "symbol": qualified,
+                    {"chunk_id": cid, "path": path, "start": number, "end": end, "symbol": qualified,
                      "kind": form, "lang": lang}
                 )
     return found
