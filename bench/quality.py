@@ -88,10 +88,10 @@ SOURCE_DEFINITIONS["csharp"] = SOURCE_DEFINITIONS["java"]
 def source_identifier_check(
     engine: Engine, folder: Path, count: int = 40, seed: int = 11
 ) -> tuple[int, int, list[str]]:
-    """Sample `count` names defined once in the corpus's non-test code (SOURCE_DEFINITIONS), query
-    each bare name, and count how often the first hit is its definition: in its file, over its line
-    or named by it (the doc comment window of a long definition). Returns (found, sampled, misses)."""
-    defined: dict[str, dict[str, int]] = {}
+    """Sample `count` names defined once (one line) in the corpus's non-test code (SOURCE_DEFINITIONS), query
+    each bare name, and count how often the first hit shows its definition: in its file, over its
+    line. Returns (found, sampled, misses)."""
+    defined: dict[str, list[tuple[str, int]]] = {}
     for (path,) in engine.searcher().store.query("SELECT path FROM files ORDER BY path"):
         pattern = SOURCE_DEFINITIONS.get(language_for(path))
         if pattern is None or "test" in path.lower():
@@ -100,16 +100,16 @@ def source_identifier_check(
         for match in re.finditer(pattern, text, re.MULTILINE):
             group = next(i for i, name in enumerate(match.groups(), 1) if name)
             line = text.count("\n", 0, match.start(group)) + 1  # `^\s*` may start on a blank line above
-            defined.setdefault(match[group], {}).setdefault(path, line)
+            defined.setdefault(match[group], []).append((path, line))
+    # Names defined once: not overloads, not a method of the same name in two classes.
     names = sorted(name for name, where in defined.items() if len(where) == 1 and len(name) > 3)
     sample = random.Random(seed).sample(names, min(count, len(names)))
     misses = []
     for name in sample:
-        ((path, line),) = defined[name].items()
+        ((path, line),) = defined[name]
         hits = engine.search(name, top_k=1)
         hit = hits[0] if hits else None
-        named = hit is not None and (hit.symbol or "").rsplit(".", 1)[-1] == name
-        if hit is None or hit.path != path or not (hit.start <= line <= hit.end or named):
+        if hit is None or hit.path != path or not hit.start <= line <= hit.end:
             misses.append(f"{name} ({path}:{line}) -> {hit.path}:{hit.start} {hit.symbol}" if hit else name)
     return len(sample) - len(misses), len(sample), misses
 

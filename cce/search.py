@@ -316,10 +316,10 @@ def fuse(rankings: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[in
 # or the name assigned at the start of a line. Used for definitions nested inside a chunk.
 _DEFINITION = (
     r"^\s*(?:(?:export|default|pub(?:\([^)]*\))?|public|private|protected|internal|static|async|abstract|final|"
-    r"override|open|inline|extern|virtual|unsafe|const|readonly|declare|local)\s+)*"
+    r"override|open|inline|extern|virtual|unsafe|const|readonly|declare|local|@[\w.]+(?:\([^)\n]*\))?)\s+)*"
     r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
-    # Ruby's `def self.name`, and its `name?` and `name=` are other names than `name`
-    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:self\.)?{name}"
+    # Ruby's `def self.name` and Lua's `function M.name`; Ruby's `name?` and `name=` are other names
+    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:[\w.]+[.:])?{name}"
     r"(?![\w?!]|=\s*\()"
     r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!-]*\s+['#]*\(?{name}(?![\w*!?-])"  # Lisps
     r"|^\s*#\s*define\s+{name}\b"
@@ -393,15 +393,36 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
         nested, variable = _NESTED_RANK.get(found["kind"], 0), found["kind"] == "variable"
         return rank(found), nested, variable, found["path"], found["start"]
 
+    windows: dict[tuple[str, str], list[int]] = defaultdict(list)  # named chunks, in line order
     for found in sorted(candidates, key=order):
         key = (found["path"], found["symbol"])
+        if found["kind"] not in _NESTED_RANK:
+            windows[key].append(found["chunk_id"])
         if key in matches:  # a long definition split into windows is one definition
             matches[key]["end"] = max(matches[key]["end"], found["end"])
             continue
         if len(matches) == limit:
             break
         matches[key] = {**found, "match": ("exact", "exact", "name", "prefix", "substring")[rank(found)]}
+    _point_at_declarations(store, matches, windows)
     return list(matches.values())
+
+
+def _point_at_declarations(store: Store, matches: dict[tuple[str, str], dict], windows: dict) -> None:
+    """A long definition's first window may be all doc comment (a JSDoc with examples): its match
+    points at the first window that holds the declaration line instead, so that a hit shows code."""
+    several = {key: ids for key, ids in windows.items() if key in matches and len(ids) > 1}
+    ids = [cid for chunk_ids in several.values() for cid in chunk_ids]
+    if not ids:
+        return
+    texts = dict(store.query(f"SELECT id, text FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids))
+    for key, chunk_ids in several.items():
+        last = key[1].rsplit(".", 1)[-1]
+        declaration = re.compile(_DEFINITION.format(name=re.escape(last)))
+        for cid in chunk_ids:
+            if any(last in line and declaration.match(line) for line in texts.get(cid, "").split("\n")):
+                matches[key]["chunk_id"] = cid
+                break
 
 
 def _nested_definitions(store: Store, name: str) -> list[dict]:

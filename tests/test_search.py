@@ -316,8 +316,11 @@ def handle(path):
         ("magit-log-all-branches", "magit-log.el", "(defun magit-log-all-branches"),
         ("connect", "src/ssh.erl", "connect(Host) ->"),
         ("trim", "util.lua", "local function trim(s)"),
+        ("split", "util.lua", "function M.split(s, sep)"),
         ("Route", "lib/router/route.js", "function Route(path)"),
         ("HaveInterpreterLock", "Util/DebugUtil.cs", "public static bool HaveInterpreterLock()"),
+        ("takeLast", "operators/takeLast.ts", "export function takeLast<T>("),
+        ("setFrameProcessor", "CameraViewManager.swift", "@objc func setFrameProcessor("),
         ("options", "base.rb", "def options(path)"),
         ("patch?", "base.rb", "def patch?(verb)"),
         ("shutdown", "base.rb", "def self.shutdown"),
@@ -336,6 +339,8 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"src/client.erl": ERLANG_CALLER, "lib/Plack/Builder.pm": PERL_BUILDER}
     files |= {"util.lua": LUA_UTIL, "main.lua": LUA_CALLER}
     files |= {"lib/router/index.js": JS_ROUTER_INDEX, "lib/router/route.js": JS_ROUTE}
+    files |= {"operators/takeLast.ts": TS_TAKE_LAST, "CameraViewManager.swift": SWIFT_MANAGER}
+    files |= {"CameraView.swift": SWIFT_CALLER}
     files |= {"Util/DebugUtil.cs": CS_DEBUG, "PythonEngine.cs": CS_CALLER, "base.rb": RUBY_DSL, "app.rb": RUBY_APP}
     files |= {"WebSocketImpl.java": JAVA_SOCKET, "Sender.java": JAVA_CALLER}
     files |= {"exceptions.py": PY_ERRORS, "dependencies/utils.py": PY_RAISER}
@@ -414,6 +419,22 @@ function Route(path) {{
 {BODY.replace("    ", "  var ")}  this.path = path;
 }}
 """
+# A JSDoc longer than a window: the function's first window is all doc comment.
+TS_TAKE_LAST = (
+    "/**\n"
+    + "".join(f" * Waits for the source to complete, then emits the last values ({n}).\n *\n" for n in range(24))
+    + " */\nexport function takeLast<T>(count: number): MonoTypeOperatorFunction<T> {\n"
+    + "".join(f"  const buffer{n}: T[] = [];\n" for n in range(6))
+    + "  return count <= 0 ? () => EMPTY : operate(buffer0);\n}\n"
+)
+# Swift's attributes stand before `func` on the same line.
+SWIFT_MANAGER = """extension CameraViewManager {
+  @objc func setFrameProcessor(_ processor: FrameProcessor, forView tag: NSNumber) {
+    getCameraView(withTag: tag).frameProcessor = processor
+  }
+}
+"""
+SWIFT_CALLER = "".join(f"    manager.setFrameProcessor(p{n}, forView: tag) // setFrameProcessor\n" for n in range(4))
 # A small C# class is one chunk named by the class; its methods have no keyword to find them by.
 CS_DEBUG = """namespace Python.Runtime
 {
@@ -474,9 +495,13 @@ local function trim(s)
   return (s:gsub("^%s+", ""))
 end
 
+function M.split(s, sep)
+  return s:gmatch("[^" .. sep .. "]+")
+end
+
 return M
 """
-LUA_CALLER = "".join(f"local t{n} = util.trim(x) -- trim trim\n" for n in range(4))
+LUA_CALLER = "".join(f"local t{n} = util.trim(util.split(x, ',')) -- trim split\n" for n in range(4))
 PERL_BUILDER = f"""package Plack::Builder;
 use strict;
 {BODY.replace("    ", "our $") * 5}
