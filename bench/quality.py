@@ -80,7 +80,10 @@ SOURCE_DEFINITIONS = {
     "perl": r"^\s*sub\s+(\w+)",
     "erlang": r"^([a-z]\w*)\(",
     "elisp": r"^\(def\w*\s+([^\s()]+)",
+    # A function defined at column 0: return type words, the name, parameters, then its body.
+    "c": r"^(?!return\b|typedef\b|else\b)(?:[A-Za-z_]\w*[ \t*&]+)+\**([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:const\s*)?\{",
 }
+SOURCE_DEFINITIONS["cpp"] = SOURCE_DEFINITIONS["c"]
 SOURCE_DEFINITIONS["typescript"] = SOURCE_DEFINITIONS["javascript"]
 SOURCE_DEFINITIONS["csharp"] = SOURCE_DEFINITIONS["java"]
 
