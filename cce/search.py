@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -415,14 +416,26 @@ def _point_at_declarations(store: Store, matches: dict[tuple[str, str], dict], w
     ids = [cid for chunk_ids in several.values() for cid in chunk_ids]
     if not ids:
         return
-    texts = dict(store.query(f"SELECT id, text FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids))
+    chunks = store.chunks_by_ids(ids)
     for key, chunk_ids in several.items():
         last = key[1].rsplit(".", 1)[-1]
-        declaration = re.compile(_DEFINITION.format(name=re.escape(last)))
+        declaration = _nested_patterns(last)[:1]  # _DEFINITION, not an assignment
         for cid in chunk_ids:
-            if any(last in line and declaration.match(line) for line in texts.get(cid, "").split("\n")):
+            if cid in chunks and any(_nested_form(line, last, declaration) for line in chunks[cid].text.split("\n")):
                 matches[key]["chunk_id"] = cid
                 break
+
+
+@lru_cache(maxsize=256)
+def _nested_patterns(last: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """_NESTED_FORMS compiled for one name, strongest first."""
+    return tuple((re.compile(form.format(name=re.escape(last))), kind) for form, kind in _NESTED_FORMS)
+
+
+def _nested_form(line: str, last: str, patterns: tuple[tuple[re.Pattern[str], str], ...]) -> str | None:
+    """The kind of definition of `last` this line makes, if any. Lines without the name are skipped
+    before any pattern runs: most lines of a chunk do not hold it."""
+    return next((kind for pattern, kind in patterns if pattern.match(line)), None) if last in line else None
 
 
 def _nested_definitions(store: Store, name: str) -> list[dict]:
@@ -430,7 +443,7 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
     terms = name_terms(last)
     if not terms or not _NESTABLE_NAME.fullmatch(last):
         return []
-    patterns = [(re.compile(form.format(name=re.escape(last))), kind) for form, kind in _NESTED_FORMS]
+    patterns = _nested_patterns(last)
     rows = store.query(
         "SELECT c.id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.lang, c.text FROM chunks_fts "
         "JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? LIMIT 500",
@@ -442,11 +455,8 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
             continue  # the chunk's own definition: already a candidate by its symbol
         owner = symbol if symbol and kind in _OWNER_KINDS else None
         qualified = f"{owner}.{last}" if owner else last
-        # Only lines that hold the name go through the patterns: most of a chunk's lines do not.
         for number, line in enumerate(text.split("\n"), start):
-            if last not in line:
-                continue
-            form = next((form for pattern, form in patterns if pattern.match(line)), None)
+            form = _nested_form(line, last, patterns)
             if form:
                 found.append(
                     {"chunk_id": cid, "path": path, "start": number, "end": end, "symbol": qualified,
