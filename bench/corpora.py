@@ -245,4 +245,21 @@ CORPORA = {
         "usr/share/emacs/site-lisp/elpa-src/magit-3.3.0",
         QUERIES / "magit.json",
     ),
+    # An eighth round, second libraries in the most common languages: Gin (Go), clap (Rust),
+    # Werkzeug (Python) and tRPC's server (TypeScript).
+    "gin": Corpus(
+        "gin",
+        "debian",
+        "golang-github-gin-gonic-gin-dev",
+        "1.8.1-1",
+        "usr/share/gocode/src/github.com/gin-gonic/gin",
+        QUERIES / "gin.json",
+    ),
+    "clap": Corpus(
+        "clap", "debian", "librust-clap-dev", "4.0.32-1", "usr/share/cargo/registry/clap-4.0.32", QUERIES / "clap.json"
+    ),
+    "werkzeug": Corpus("werkzeug", "pypi", "werkzeug", "3.0.6", "werkzeug", QUERIES / "werkzeug.json"),
+    "trpc-server": Corpus(
+        "trpc-server", "npm", "@trpc/server", "10.45.2", "package/src", QUERIES / "trpc-server.json"
+    ),
 }

@@ -213,7 +213,7 @@ class Searcher:
         # within each, chunks named so before a definition nested in a chunk (a method of a small
         # class kept whole). Only the best tier: a local `app = ...` in some function must not beat
         # `APIRouter.app`.
-        tiers = [(match["match"] != "exact", _NESTED_RANK.get(match["kind"], 0)) for match in found]
+        tiers = [(match["match"] != "exact", _LOOKUP_RANK.get(match["kind"], 0)) for match in found]
         best = min(tiers, default=None)
         return [match["chunk_id"] for match, tier in zip(found, tiers, strict=True) if tier == best]
 
@@ -337,7 +337,16 @@ _DEFINITION = (
 _ASSIGNMENT = r"^\s*(?:self\.)?{name}\s*(?::[^=]*)?(?:=[^=>]|<-)"  # R assigns with <-; `name => x` is a hash key
 # What a line found inside a chunk is reported as, strongest first (after chunks named so).
 _NESTED_FORMS = ((_DEFINITION, "definition"), (_ASSIGNMENT, "assignment"))
-_NESTED_RANK = {"definition": 1, "assignment": 2}
+# How firmly a match defines its name, firmest first: a chunk named so (0), a definition line inside
+# a chunk, a Rust `impl` or Swift `extension` (the type itself is defined elsewhere: `pub struct
+# BoolValueParser {}` merged into the chunk before its `impl`), an assignment inside a chunk.
+_LOOKUP_RANK = {"definition": 1, "impl": 2, "extension": 2, "assignment": 3}
+# A binding inside a function is a local, not what a lookup of its name is for (clap's `let spaces =`
+# in one method, `fn spaces(` in another); `val`/`var` in a class are its properties and stay
+# definitions. Rust's `let` is always a local.
+_LOCAL_BINDING = re.compile(r"^\s*(?:let|var|val|const)\s")
+_BODY_KINDS = ("function", "method")
+_NESTED_KINDS = tuple(kind for _form, kind in _NESTED_FORMS)
 # A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! and *.
 _NESTABLE_NAME = re.compile(r"[\w$][\w$?!*-]*=?")
 
@@ -385,23 +394,28 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
             return 3
         return 4
 
-    matches: dict[tuple[str, str], dict] = {}
+    # Keyed by path, name and whether the match is a line inside a chunk: a type's `impl` chunk and the
+    # `struct` line merged into the chunk before it are two matches.
+    matches: dict[tuple[str, str, bool], dict] = {}
     # A chunk named so comes before a nested line that looks like the definition: that line may be
     # an example in a docstring (`app = FastAPI()` in APIRouter's docstring is no `APIRouter.app`).
     # A variable comes after a function or type of the same name: `var Route = require('./route')`
     # names a chunk too, but `function Route(path)` is what the name is looked up for.
     def order(found: dict) -> tuple:
-        nested, variable = _NESTED_RANK.get(found["kind"], 0), found["kind"] == "variable"
-        return rank(found), nested, variable, found["path"], found["start"]
+        lookup, variable = _LOOKUP_RANK.get(found["kind"], 0), found["kind"] == "variable"
+        supporting = bool(_SUPPORTING_PATH.search(found["path"]))  # a test's helper of the same name
+        return rank(found), lookup, variable, supporting, found["path"], found["start"]
 
-    windows: dict[tuple[str, str], list[int]] = defaultdict(list)  # named chunks, in line order
+    windows: dict[tuple[str, str, bool], list[int]] = defaultdict(list)  # named chunks, in line order
     for found in sorted(candidates, key=order):
-        key = (found["path"], found["symbol"])
-        if found["kind"] not in _NESTED_RANK:
+        nested = found["kind"] in _NESTED_KINDS
+        key = (found["path"], found["symbol"], nested)
+        if not nested:
             windows[key].append(found["chunk_id"])
-        if key in matches:  # a long definition split into windows is one definition
-            matches[key]["end"] = max(matches[key]["end"], found["end"])
-            continue
+        if key in matches:
+            if not nested:  # a long definition split into windows is one definition
+                matches[key]["end"] = max(matches[key]["end"], found["end"])
+            continue  # another line of this file defining the name: the first in order stands
         if len(matches) == limit:
             break
         matches[key] = {**found, "match": ("exact", "exact", "name", "prefix", "substring")[rank(found)]}
@@ -409,7 +423,7 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
     return list(matches.values())
 
 
-def _point_at_declarations(store: Store, matches: dict[tuple[str, str], dict], windows: dict) -> None:
+def _point_at_declarations(store: Store, matches: dict[tuple[str, str, bool], dict], windows: dict) -> None:
     """A long definition's first window may be all doc comment (a JSDoc with examples): its match
     points at the first window that holds the declaration line instead, so that a hit shows code."""
     several = {key: ids for key, ids in windows.items() if key in matches and len(ids) > 1}
@@ -457,6 +471,8 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
         qualified = f"{owner}.{last}" if owner else last
         for number, line in enumerate(text.split("\n"), start):
             form = _nested_form(line, last, patterns)
+            if form == "definition" and _LOCAL_BINDING.match(line) and (kind in _BODY_KINDS or lang == "rust"):
+                form = "assignment"
             if form:
                 found.append(
                     {"chunk_id": cid, "path": path, "start": number, "end": end, "symbol": qualified,

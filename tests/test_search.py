@@ -329,6 +329,9 @@ def handle(path):
         ("DependencyScopeError", "exceptions.py", "class DependencyScopeError("),
         ("AssertHasReferences", "Util/DebugUtil.cs", "internal static void AssertHasReferences("),
         ("builder", "lib/Plack/Builder.pm", "sub builder(&) {"),  # before the package Plack::Builder
+        ("BoolParser", "parsers.rs", "pub struct BoolParser {}"),  # before `impl BoolParser`
+        ("spaces", "help.rs", "fn spaces(&mut self"),  # not the local `let spaces`
+        ("MarshalXML", "utils.go", "func (h H) MarshalXML("),  # before a test's type's method
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -345,6 +348,8 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"WebSocketImpl.java": JAVA_SOCKET, "Sender.java": JAVA_CALLER}
     files |= {"exceptions.py": PY_ERRORS, "dependencies/utils.py": PY_RAISER}
     files |= {"script/copy.pl": PERL_CALLER, "magit-section.el": ELISP_SECTION, "magit-status.el": ELISP_CALLER}
+    files |= {"parsers.rs": RUST_PARSERS, "help.rs": RUST_HELP, "utils.go": GO_UTILS}
+    files |= {"render/render_test.go": GO_RENDER_TEST}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
@@ -516,6 +521,66 @@ sub builder(&) {{
 }}
 
 1;
+"""
+# A small struct after a small impl shares its chunk; its own `impl` follows in a chunk named for it.
+RUST_PARSERS = f"""impl RangedParser {{
+    pub fn new() -> Self {{
+        Self {{ start: 0 }}
+    }}
+}}
+
+/// Parses `true` and `false`.
+#[derive(Copy, Clone, Debug)]
+pub struct BoolParser {{}}
+
+impl BoolParser {{
+    /// Parses one value.
+    pub fn parse(&self, value: &str) -> bool {{
+{BODY}        value == "true"
+    }}
+
+    /// The values it accepts.
+    pub fn possible_values(&self) -> Vec<&str> {{
+{BODY}        vec!["true", "false"]
+    }}
+}}
+"""
+# A local `let spaces` in one method, the method `spaces` in another (clap's help writer).
+RUST_HELP = f"""impl Help {{
+    pub fn write_arg(&mut self, arg: &Arg) {{
+        let spaces = if arg.long {{ 8 }} else {{ 4 }};
+{BODY}        self.spaces(spaces);
+    }}
+
+    pub fn write_about(&mut self, about: &str) {{
+{BODY}        self.out.push_str(about);
+    }}
+
+    fn spaces(&mut self, n: usize) {{
+{BODY}        self.out.push_str(&" ".repeat(n));
+    }}
+}}
+"""
+GO_UTILS = """package gin
+
+// MarshalXML allows type H to be used with xml.Marshal.
+func (h H) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	return e.EncodeToken(start.End())
+}
+"""
+# A test's own type with a method of the same name, in a folder that sorts first.
+GO_STEPS = "".join(f"\tstep{n} := render(w, {n})\n\t_ = step{n}\n" for n in range(12))
+GO_RENDER_TEST = f"""package render
+
+type xmlmap map[string]any
+
+func (h xmlmap) MarshalXML(e *xml.Encoder, start xml.StartElement) error {{
+{GO_STEPS}	return nil
+}}
+
+func TestRenderXML(t *testing.T) {{
+{GO_STEPS}	w.Flush()
+}}
 """
 C_SALT = """#include "port.h"
 
