@@ -209,13 +209,18 @@ class Searcher:
         # JavaScript's `#private` keeps its `#`.
         name = re.sub(r"(?<=\w)#", ".", name.replace("::", ".").replace("->", "."))
         found = [match for match in find_symbol(self.store, name) if match["match"] in ("exact", "name")]
-        # The name as written first, then in any case (`builder` is not the package Plack::Builder);
-        # within each, chunks named so before a definition nested in a chunk (a method of a small
-        # class kept whole). Only the best tier: a local `app = ...` in some function must not beat
-        # `APIRouter.app`.
-        tiers = [(match["match"] != "exact", _LOOKUP_RANK.get(match["kind"], 0)) for match in found]
+        # Only the best tier leads. The name as written first, then in any case (`builder` is not the
+        # package Plack::Builder); then definitions before impls, prototypes and assignments (a
+        # local `app = ...` in some function must not beat `APIRouter.app`); then the name itself
+        # before `Class.name` (spdlog's free `set_level`, merged into the chunk of the function
+        # before it, before `registry::set_level`); then chunks named so before lines inside one.
+        def tier(match: dict) -> tuple:
+            lookup = _LOOKUP_RANK.get(match["kind"], 0)
+            return match["match"] != "exact", lookup > 1, match["symbol"] != name, lookup
+
+        tiers = [tier(match) for match in found]
         best = min(tiers, default=None)
-        return [match["chunk_id"] for match, tier in zip(found, tiers, strict=True) if tier == best]
+        return [match["chunk_id"] for match, level in zip(found, tiers, strict=True) if level == best]
 
     def _hits(
         self, ranked: list[tuple[int, float]], top_k: int, first: list[int], demote: _Demote
@@ -340,12 +345,11 @@ _NESTED_FORMS = ((_DEFINITION, "definition"), (_ASSIGNMENT, "assignment"))
 # How firmly a match defines its name, firmest first: a chunk named so (0), a definition line inside
 # a chunk, a Rust `impl` or Swift `extension` (the type itself is defined elsewhere: `pub struct
 # BoolValueParser {}` merged into the chunk before its `impl`), an assignment inside a chunk.
-_LOOKUP_RANK = {"definition": 1, "impl": 2, "extension": 2, "assignment": 3}
-# A binding inside a function is a local, not what a lookup of its name is for (clap's `let spaces =`
-# in one method, `fn spaces(` in another); `val`/`var` in a class are its properties and stay
-# definitions. Rust's `let` is always a local.
+_LOOKUP_RANK = {"definition": 1, "impl": 2, "extension": 2, "declaration": 2, "assignment": 3}
+# In C and C++ a prototype only declares what a source file defines: find_symbol reports such a chunk
+# as a "declaration", after the definition (libxcrypt's `yescrypt_init_local` in the .c, not the .h).
+_PROTOTYPE_LANGS = ("c", "cpp")
 _LOCAL_BINDING = re.compile(r"^\s*(?:let|var|val|const)\s")
-_BODY_KINDS = ("function", "method")
 _NESTED_KINDS = tuple(kind for _form, kind in _NESTED_FORMS)
 # A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! and *.
 _NESTABLE_NAME = re.compile(r"[\w$][\w$?!*-]*=?")
@@ -378,6 +382,7 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
         for r in rows
     ]
     candidates += _nested_definitions(store, name)
+    _mark_declarations(store, candidates)
 
     folded = name.lower()
 
@@ -421,6 +426,27 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
         matches[key] = {**found, "match": ("exact", "exact", "name", "prefix", "substring")[rank(found)]}
     _point_at_declarations(store, matches, windows)
     return list(matches.values())
+
+
+def _mark_declarations(store: Store, candidates: list[dict]) -> None:
+    ids = [c["chunk_id"] for c in candidates if c["lang"] in _PROTOTYPE_LANGS and c["kind"] not in _NESTED_KINDS]
+    if not ids:
+        return
+    chunks = store.chunks_by_ids(ids)
+    for found in candidates:
+        chunk = chunks.get(found["chunk_id"])
+        if chunk is not None and found["kind"] not in _NESTED_KINDS and declares_only(chunk.text):
+            found["kind"] = "declaration"
+
+
+def _is_local_binding(line: str, kind: str | None, lang: str | None) -> bool:
+    """An indented `let`/`var`/`val`/`const` is a local, not what a lookup of its name is for (clap's
+    `let spaces =` in one method, `fn spaces(` in another), unless it is in a class (Kotlin's `val`,
+    Swift's `let` properties); at the top of a file (`const router = ...`) it is a definition. Rust's
+    `let` is always a local."""
+    if not _LOCAL_BINDING.match(line):
+        return False
+    return lang == "rust" or (line[:1].isspace() and kind not in _OWNER_KINDS)
 
 
 def _point_at_declarations(store: Store, matches: dict[tuple[str, str, bool], dict], windows: dict) -> None:
@@ -468,10 +494,13 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
         if symbol and symbol.rsplit(".", 1)[-1] == last:
             continue  # the chunk's own definition: already a candidate by its symbol
         owner = symbol if symbol and kind in _OWNER_KINDS else None
+        if symbol and kind == "method" and "." in symbol:
+            # A small method merged into the chunk of the one before it belongs to the same class.
+            owner = symbol.rsplit(".", 1)[0]
         qualified = f"{owner}.{last}" if owner else last
         for number, line in enumerate(text.split("\n"), start):
             form = _nested_form(line, last, patterns)
-            if form == "definition" and _LOCAL_BINDING.match(line) and (kind in _BODY_KINDS or lang == "rust"):
+            if form == "definition" and _is_local_binding(line, kind, lang):
                 form = "assignment"
             if form:
                 found.append(

@@ -606,6 +606,70 @@ ROUTER_CLASS = (
     + f"    def app(self, scope):\n{METHOD_BODY}        return scope\n"
 )
 
+C_BODY = "".join(f"    step_{n} = normalise(value, {n});\n" for n in range(4))
+# The prototypes in a header, the definitions merged into one chunk of the .c file.
+C_YESCRYPT_H = """/* Allocate and free the local state of one yescrypt run.  */
+extern int yescrypt_init_local(yescrypt_local_t *local);
+extern int yescrypt_free_local(yescrypt_local_t *local);
+"""
+C_YESCRYPT = """int yescrypt_kdf(const yescrypt_params_t *params, uint8_t *buf)
+{
+  return yescrypt_kdf_body(params, buf);
+}
+
+int yescrypt_init_local(yescrypt_local_t *local)
+{
+  local->base = local->aligned = NULL;
+  return 0;
+}
+"""
+# A free function merged after another (spdlog's spdlog-inl.h), and a class's method of the same
+# name, long enough for a chunk of its own.
+CPP_API = """inline bool should_log(level lvl)
+{
+    return default_logger()->should_log(lvl);
+}
+
+inline void set_level(level lvl)
+{
+    registry::instance().set_level(lvl);
+}
+"""
+CPP_REGISTRY = f"""void registry::set_level(level lvl)
+{{
+    std::lock_guard<std::mutex> lock(mutex_);
+{C_BODY}    global_level_ = lvl;
+}}
+"""
+# A small method merged into the chunk of the long one before it: it is still the class's.
+ECHO_METHODS = ("read", "readline", "readlines", "write", "flush", "_echo")  # enough to split the class
+PY_ECHO = (
+    "class EchoingStdin:\n"
+    + "".join(f"    def {name}(self, rv):\n{METHOD_BODY}        return rv\n\n" for name in ECHO_METHODS)
+    + "    def read1(self, n=-1):\n        return self._echo(self._input.read1(n))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "query, path, definition",
+    [
+        ("yescrypt_init_local", "lib/alg-yescrypt-opt.c", "int yescrypt_init_local("),  # not the prototype
+        ("set_level", "api-inl.h", "inline void set_level("),  # the name as it is, not registry::set_level
+    ],
+)
+def test_a_c_definition_comes_before_its_prototype_and_namesake_methods(build, query, path, definition):
+    files = {"lib/alg-yescrypt.h": C_YESCRYPT_H, "lib/alg-yescrypt-opt.c": C_YESCRYPT, "api-inl.h": CPP_API}
+    engine = build("c", {**files, "details/registry-inl.h": CPP_REGISTRY, **FILLER})
+    for mode in ("lexical", "hybrid"):
+        hit = engine.search(query, mode=mode)[0]
+        assert (hit.path, definition in hit.text) == (path, True), mode
+
+
+def test_a_method_merged_into_the_one_before_it_is_named_for_its_class(build):
+    engine = build("echo", {"testing.py": PY_ECHO, **FILLER})
+    [first, *_] = find_symbol(engine.searcher().store, "EchoingStdin.read1")
+    assert (first["symbol"], first["match"], first["kind"]) == ("EchoingStdin.read1", "exact", "definition")
+
 
 def test_a_docstring_example_does_not_pass_for_the_definition(build):
     engine = build("router", {"router.py": ROUTER_CLASS, **FILLER})
