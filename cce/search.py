@@ -344,10 +344,9 @@ _ASSIGNMENT = r"^\s*(?:self\.)?{name}\s*(?::[^=]*)?(?:=[^=>]|<-)"  # R assigns w
 _NESTED_FORMS = ((_DEFINITION, "definition"), (_ASSIGNMENT, "assignment"))
 # How firmly a match defines its name, firmest first: a chunk named so (0), a definition line inside
 # a chunk, a Rust `impl` or Swift `extension` (the type itself is defined elsewhere: `pub struct
-# BoolValueParser {}` merged into the chunk before its `impl`), an assignment inside a chunk.
+# BoolValueParser {}` merged into the chunk before its `impl`) or a C prototype, an assignment
+# inside a chunk.
 _LOOKUP_RANK = {"definition": 1, "impl": 2, "extension": 2, "declaration": 2, "assignment": 3}
-# In C and C++ a prototype only declares what a source file defines: find_symbol reports such a chunk
-# as a "declaration", after the definition (libxcrypt's `yescrypt_init_local` in the .c, not the .h).
 _PROTOTYPE_LANGS = ("c", "cpp")
 _LOCAL_BINDING = re.compile(r"^\s*(?:let|var|val|const)\s")
 _NESTED_KINDS = tuple(kind for _form, kind in _NESTED_FORMS)
@@ -382,7 +381,7 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
         for r in rows
     ]
     candidates += _nested_definitions(store, name)
-    _mark_declarations(store, candidates)
+    _mark_declarations(store, [c for c in candidates if c["symbol"].rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]])
 
     folded = name.lower()
 
@@ -429,13 +428,15 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
 
 
 def _mark_declarations(store: Store, candidates: list[dict]) -> None:
-    ids = [c["chunk_id"] for c in candidates if c["lang"] in _PROTOTYPE_LANGS and c["kind"] not in _NESTED_KINDS]
-    if not ids:
-        return
-    chunks = store.chunks_by_ids(ids)
-    for found in candidates:
+    """In C and C++ a prototype only declares what a source file defines: such a chunk becomes a
+    "declaration", ranked after the definition (libxcrypt's `yescrypt_init_local` in the .c file,
+    not the .h). Other languages' declarations (an interface or abstract method, C#'s `extern`)
+    are what there is to find."""
+    named = [c for c in candidates if c["lang"] in _PROTOTYPE_LANGS and c["kind"] not in _NESTED_KINDS]
+    chunks = store.chunks_by_ids(c["chunk_id"] for c in named) if named else {}
+    for found in named:
         chunk = chunks.get(found["chunk_id"])
-        if chunk is not None and found["kind"] not in _NESTED_KINDS and declares_only(chunk.text):
+        if chunk is not None and declares_only(chunk.text):
             found["kind"] = "declaration"
 
 
