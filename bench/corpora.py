@@ -262,4 +262,33 @@ CORPORA = {
     "trpc-server": Corpus(
         "trpc-server", "npm", "@trpc/server", "10.45.2", "package/src", QUERIES / "trpc-server.json"
     ),
+    # A ninth round on the same terms: Guzzle (PHP), Thor (Ruby), Tokio (Rust, with its tests/) and
+    # urfave/cli (Go).
+    "guzzle": Corpus(
+        "guzzle", "debian", "php-guzzlehttp-guzzle", "7.4.5-1", "usr/share/php/GuzzleHttp", QUERIES / "guzzle.json"
+    ),
+    "thor": Corpus(
+        "thor",
+        "debian",
+        "ruby-thor",
+        "1.2.1-2",
+        "usr/share/rubygems-integration/all/gems/thor-1.2.1/lib",
+        QUERIES / "thor.json",
+    ),
+    "tokio": Corpus(
+        "tokio",
+        "debian",
+        "librust-tokio-dev",
+        "1.24.2-1",
+        "usr/share/cargo/registry/tokio-1.24.2",
+        QUERIES / "tokio.json",
+    ),
+    "urfave-cli": Corpus(
+        "urfave-cli",
+        "debian",
+        "golang-github-urfave-cli-v2-dev",
+        "2.3.0-2",
+        "usr/share/gocode/src/github.com/urfave/cli/v2",
+        QUERIES / "urfave-cli.json",
+    ),
 }
