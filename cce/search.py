@@ -381,7 +381,7 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
         for r in rows
     ]
     candidates += _nested_definitions(store, name)
-    _mark_declarations(store, [c for c in candidates if c["symbol"].rsplit(".", 1)[-1] == name.rsplit(".", 1)[-1]])
+    _mark_declarations(store, candidates, name.rsplit(".", 1)[-1])
 
     folded = name.lower()
 
@@ -427,12 +427,15 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
     return list(matches.values())
 
 
-def _mark_declarations(store: Store, candidates: list[dict]) -> None:
-    """In C and C++ a prototype only declares what a source file defines: such a chunk becomes a
-    "declaration", ranked after the definition (libxcrypt's `yescrypt_init_local` in the .c file,
-    not the .h). Other languages' declarations (an interface or abstract method, C#'s `extern`)
-    are what there is to find."""
-    named = [c for c in candidates if c["lang"] in _PROTOTYPE_LANGS and c["kind"] not in _NESTED_KINDS]
+def _mark_declarations(store: Store, candidates: list[dict], last: str) -> None:
+    """In C and C++ a prototype only declares what a source file defines: a chunk named `last` that
+    is one becomes a "declaration", ranked after the definition (libxcrypt's `yescrypt_init_local`
+    in the .c file, not the .h). Other languages' declarations (an interface or abstract method,
+    C#'s `extern`) are what there is to find."""
+    named = [
+        c for c in candidates
+        if c["lang"] in _PROTOTYPE_LANGS and c["kind"] not in _NESTED_KINDS and c["symbol"].rsplit(".", 1)[-1] == last
+    ]
     chunks = store.chunks_by_ids(c["chunk_id"] for c in named) if named else {}
     for found in named:
         chunk = chunks.get(found["chunk_id"])
