@@ -275,6 +275,19 @@ CORPORA = {
         "usr/share/rubygems-integration/all/gems/thor-1.2.1/lib",
         QUERIES / "thor.json",
     ),
+    # OCaml: Debian's -dev package installs Lwt's .ml sources beside its .mli interfaces and compiled
+    # files (skipped as binary).
+    "lwt": Corpus("lwt", "debian", "liblwt-ocaml-dev", "5.6.1-1+b1", "usr/lib/ocaml", QUERIES / "lwt.json"),
+    # Clojure: the language's own library, its .clj sources inside Debian's jar (beside .class files).
+    "clojure-core": Corpus(
+        "clojure-core",
+        "debian",
+        "libclojure-java",
+        "1.11.1-2",
+        "clojure",
+        QUERIES / "clojure-core.json",
+        archive="usr/share/java/clojure-1.11.1.jar",
+    ),
     "tokio": Corpus(
         "tokio",
         "debian",

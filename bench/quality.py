@@ -21,7 +21,7 @@ from corpora import CACHE, CORPORA  # noqa: E402
 
 from cce.chunk import language_for  # noqa: E402
 from cce.engine import Engine  # noqa: E402
-from cce.search import MODES  # noqa: E402
+from cce.search import INTERFACE_PATH, MODES  # noqa: E402
 from cce.settings import Settings  # noqa: E402
 
 
@@ -51,6 +51,10 @@ def identifier_check(engine: Engine, count: int = 40, seed: int = 7) -> tuple[in
         "'type', 'enum', 'trait') AND symbol IS NOT NULL GROUP BY symbol HAVING count(DISTINCT path) = 1 "
         "ORDER BY symbol"
     )
+    # An interface or stub file (.mli, .pyi) declares what another file defines, where the lookup
+    # rightly goes instead.
+    paths = store.chunks_by_ids(cid for _symbol, cid in rows)
+    rows = [(symbol, cid) for symbol, cid in rows if not INTERFACE_PATH.search(paths[cid].path)]
     sample = random.Random(seed).sample(rows, min(count, len(rows)))
     misses = []
     for symbol, _cid in sample:
@@ -80,6 +84,8 @@ SOURCE_DEFINITIONS = {
     "perl": r"^\s*sub\s+(\w+)",
     "erlang": r"^([a-z]\w*)\(",
     "elisp": r"^\(def\w*\s+([^\s()]+)",
+    "clojure": r"^\(def(?:n-?|macro|multi|protocol|record|type|once)?\s+(?:\^[^\s{]+\s+)*([^\s()\[\]{}^]+)",
+    "ocaml": r"^let\s+(?:rec\s+)?([a-z_][\w']*)",
     # A function defined at column 0: return type words, the name, parameters, then its body.
     "c": r"^(?!return\b|typedef\b|else\b)(?:[A-Za-z_]\w*[ \t*&]+)+\**([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:const\s*)?\{",
 }

@@ -32,8 +32,10 @@ from itertools import accumulate
 # macros are named. 17: a JavaScript function assigned to a member (`app.use = function`) is named.
 # 18: an object literal's methods are named (`module.exports = {`, `const api = {`). 19: Perl's subs
 # are named, its POD kept apart; Lisps chunked by top-level form. 20: Kotlin extension functions named
-# with their receiver (List.second), and a blank line in a parameter list splits nothing.
-CHUNKER_VERSION = "20"
+# with their receiver (List.second), and a blank line in a parameter list splits nothing. 21: a tiny
+# head or leftover of a definition joins the rest of it; a JavaScript `require` names nothing;
+# Clojure's metadata is no name.
+CHUNKER_VERSION = "21"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -187,8 +189,29 @@ def chunk_source(
     if lines[-1] == "":
         lines.pop()
     ctx = _Ctx(path, language_for(path), lines, max_tokens)
-    chunks = _emit(ctx, *_segments(ctx, text), 0)
+    chunks = _join_tiny(ctx, _emit(ctx, *_segments(ctx, text), 0))
     return chunks if count_tokens is None else _confirm(ctx, chunks, count_tokens)
+
+
+def _join_tiny(ctx: _Ctx, chunks: list[Chunk]) -> list[Chunk]:
+    """A tiny chunk left over where a long definition was split (the `(let [...]` line that opens a
+    nested form too big to merge with) joins the next part of the same definition, or the one
+    before, when they are adjacent and fit together: a one-line chunk holds nothing to find."""
+    out: list[Chunk] = []
+    for chunk in chunks:
+        if out and _joinable(ctx, out[-1], chunk):
+            out[-1] = ctx.chunk(out[-1].start, chunk.end, chunk.symbol, chunk.kind)
+        else:
+            out.append(chunk)
+    return out
+
+
+def _joinable(ctx: _Ctx, a: Chunk, b: Chunk) -> bool:
+    if a.end + 1 != b.start or a.symbol is None or (a.symbol, a.kind) != (b.symbol, b.kind):
+        return False
+    if min(ctx.cost(a.start, a.end), ctx.cost(b.start, b.end)) > TINY_TOKENS:
+        return False
+    return ctx.fits(a.start, b.end, a.symbol, a.kind)
 
 
 @dataclass
@@ -292,8 +315,9 @@ def _merge(ctx: _Ctx, segs: list[_Seg], limit: int) -> list[_Seg]:
 def _merge_pair(ctx: _Ctx, a: _Seg, b: _Seg, limit: int) -> _Seg | None:
     size_a, size_b = ctx.cost(a.start, a.end), ctx.cost(b.start, b.end)
     # A tiny tail always joins; a tiny head only when it names nothing (an import, a constant
-    # block), so that a one-line stub does not lend its name to the big function after it.
-    tiny = size_b <= TINY_TOKENS or (size_a <= TINY_TOKENS and a.symbol is None)
+    # block) or the same as what follows (an object's `module.exports = {` before its members), so
+    # that a one-line stub does not lend its name to the big function after it.
+    tiny = size_b <= TINY_TOKENS or (size_a <= TINY_TOKENS and a.symbol in (None, b.symbol))
     if size_a + size_b > limit and not tiny:
         return None
     named = a if a.symbol is not None or b.symbol is None else b  # the first name is kept
@@ -601,7 +625,8 @@ _JS_DECLS = (
         "function",
     ),
     (re.compile(rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)\s*(?::[^=\n]*)?=\s*\{{\s*$", re.M), "object"),
-    (re.compile(rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)", re.M), "variable"),
+    # `var SetCache = require('./_SetCache')` imports a name, it does not define it.
+    (re.compile(rf"{_JS_PREFIX}(?:const|let|var)\s+(?P<name>[\w$]+)(?![^\n]*=\s*require\s*\()", re.M), "variable"),
     # A default export is imported under its module's name, so a nameless one takes it (`_module_name`):
     # `export default (config) => {` in resolveConfig.js is resolveConfig, and so is a wrapped one
     # (`export default isSupported && (async (config) => {`, `export default memo((props) => {`); a
@@ -721,7 +746,8 @@ _JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE), _JS_DECLS, _JS_MEM
 # Lisps (Emacs Lisp, Common Lisp, Scheme, Racket, Clojure) are brace languages whose braces are
 # parentheses: a top-level form is a unit, named by its defining form (`(defun magit-refresh ()`).
 # Masked: comments, strings, #| block comments |#, and character literals such as ?( and #\(.
-_LISP_NAME = r"\s+['#]*\(?(?P<name>[^\s()\[\]{}\"';`,]+)"
+# Clojure's metadata (`^:private`, `^String`, `^{:doc "..."}`) may come before the name.
+_LISP_NAME = r"\s+['#]*\(?(?:\^(?:\{[^{}]*\}|[^\s()\[\]{}]+)\s+)*(?P<name>[^\s()\[\]{}\"';`,^]+)"
 _LISP_DEF = r"^\s*\((?:[\w.-]+[:/])?"
 _LISP = _Syntax(
     _mask(r";[^\n]*", r"#\|[\s\S]*?(?:\|#|\Z)", _DQ_MULTI, r"(?<![\w?-])\?\\?[\s\S]", r"#?\\[()]"),
@@ -874,15 +900,22 @@ class _BraceFile:
     def _name(self, start: int, end: int, depth: int, owner: _Owner) -> tuple[str | None, str]:
         # From the first line of code: a doc comment of any length comes before the declaration.
         first = next((i for i in range(start, end + 1) if self.code[i - 1].strip()), start)
+        # A Lisp form's name may follow metadata on the lines below (Clojure's `(ns ^{:doc "..."}`),
+        # inside the form: those lines count, but only a definition opening the form names it.
+        lisp = self.syntax.brackets == "()"
         head = "\n".join(
             self.code[i - 1][:_HEAD_CHARS]
             for i in range(first, min(end, first + _HEAD_LINES - 1) + 1)
-            if self.depth[i] == depth
+            if self.depth[i] == depth or lisp
         )
+        opening = len(self.code[first - 1][:_HEAD_CHARS]) if lisp else len(head)
         patterns = self.syntax.decls + (self.syntax.members if owner.in_type else ())
         best: tuple[re.Match[str], str] | None = None
         for pattern, kind in patterns:
-            match = next((m for m in pattern.finditer(head) if _plausible(m, owner.in_type, head)), None)
+            match = next(
+                (m for m in pattern.finditer(head) if m.start() <= opening and _plausible(m, owner.in_type, head)),
+                None,
+            )
             # The earliest declaration wins; on a tie, the pattern listed first.
             if match and (best is None or match.start() < best[0].start()):
                 best = (match, kind)

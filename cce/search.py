@@ -43,7 +43,7 @@ _SUPPORTING_PATH = re.compile(
 )
 # Unit tests inside a source file: Rust's `mod tests` (the chunker names its items `tests.x`).
 _TEST_MODULE_SYMBOL = re.compile(r"^tests?(?:\.|$)")
-_ASKS_FOR_SUPPORTING = re.compile(r"\b(?:tests?|testing|tested|specs?|examples?|fixtures?)\b", re.IGNORECASE)
+_ASKS_FOR_SUPPORTING = re.compile(r"\b(?:tests?|testing|tested|specs?|(?<!\bfor )examples?|fixtures?)\b", re.IGNORECASE)
 # Prose about the code (READMEs, docs/, licences, changelogs) answers a question in its own words,
 # so it outranks the code the question is about (regex-syntax: README.md 3rd to 9th for 8 of 20
 # questions, the licences 2nd, 5th and 8th for one). It weighs the same as tests unless asked for,
@@ -75,6 +75,9 @@ _ASKS_FOR_GENERATED = re.compile(r"\bgenerat\w*", re.IGNORECASE)
 # a question about that behaviour as well as the code that has it (jdk.httpserver: HttpExchange's
 # abstract methods above ExchangeImpl; libxcrypt: the prototypes in crypt-port.h above the .c files).
 # Such a chunk counts half; a query naming it still finds it first (`_definitions`).
+# The same goes for a whole interface or stub file, which declares what another file implements:
+# OCaml's .mli, Python's .pyi, TypeScript's .d.ts, Ruby's .rbi and .rbs.
+INTERFACE_PATH = re.compile(r"\.(?:mli|pyi|rbi|rbs)$|\.d\.[cm]?ts$")
 DECLARES_KNOWN_LIMIT = 100_000  # verdicts remembered per searcher, by chunk id (a few MB)
 _COMMENT = re.compile(r"/\*.*?\*/|/\*.*|//[^\n]*|^\s*(?:#|\*|@\w+(?:\([^)\n]*\))?\s*$)[^\n]*", re.DOTALL | re.MULTILINE)
 # Modifiers or a return type, then the name, the parameters, and maybe `throws X` or `-> T`: no `=`,
@@ -265,6 +268,8 @@ class Searcher:
 
     def _declares_only(self, chunk: StoredChunk) -> bool:
         known = self._declares_known.get(chunk.id)
+        if known is None and INTERFACE_PATH.search(chunk.path):
+            known = self._declares_known[chunk.id] = True
         if known is None:
             if len(self._declares_known) >= DECLARES_KNOWN_LIMIT:
                 self._declares_known = {}
@@ -325,9 +330,11 @@ _DEFINITION = (
     r"override|open|inline|extern|virtual|unsafe|const|readonly|declare|local|@[\w.]+(?:\([^)\n]*\))?)\s+)*"
     r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
     # Ruby's `def self.name` and Lua's `function M.name`; Ruby's `name?` and `name=` are other names
-    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:[\w.]+[.:])?{name}"
+    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:rec\s+)?(?:[\w.]+[.:])?{name}"
     r"(?![\w?!]|=\s*\()"
-    r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!-]*\s+['#]*\(?{name}(?![\w*!?-])"  # Lisps
+    # Lisps; Clojure's metadata (`^:private`, `^{:doc "..."}`) may come before the name
+    r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!-]*\s+['#]*\(?"
+    r"(?:\^(?:\{{[^}}\n]*\}}|\S+)\s+)*{name}(?![\w*!?-])"
     r"|^\s*#\s*define\s+{name}\b"
     r"|^{name}\([^\n]*->|^{name}\s+::|^\s*(?:function\s+)?{name}\s*\(\)\s*\{{"  # Erlang, Haskell, shell
     # C-family: modifiers and a return type, then the name and its parameters, closed on the line
@@ -350,8 +357,8 @@ _LOOKUP_RANK = {"definition": 1, "impl": 2, "extension": 2, "declaration": 2, "a
 _PROTOTYPE_LANGS = ("c", "cpp")
 _LOCAL_BINDING = re.compile(r"^\s*(?:let|var|val|const)\s")
 _NESTED_KINDS = tuple(kind for _form, kind in _NESTED_FORMS)
-# A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! and *.
-_NESTABLE_NAME = re.compile(r"[\w$][\w$?!*-]*=?")
+# A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! and * (`*sh-dir*`).
+_NESTABLE_NAME = re.compile(r"[\w$*][\w$?!*-]*=?")
 
 
 # A definition nested in a chunk of these kinds is its member (a Perl package's subs are its methods).
@@ -408,7 +415,8 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
     def order(found: dict) -> tuple:
         lookup, variable = _LOOKUP_RANK.get(found["kind"], 0), found["kind"] == "variable"
         supporting = bool(_SUPPORTING_PATH.search(found["path"]))  # a test's helper of the same name
-        return rank(found), lookup, variable, supporting, found["path"], found["start"]
+        interface = bool(INTERFACE_PATH.search(found["path"]))  # `val f` in the .mli after `let f`
+        return rank(found), lookup, variable, supporting, interface, found["path"], found["start"]
 
     windows: dict[tuple[str, str, bool], list[int]] = defaultdict(list)  # named chunks, in line order
     for found in sorted(candidates, key=order):
@@ -428,18 +436,20 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
 
 
 def _mark_declarations(store: Store, candidates: list[dict], last: str) -> None:
-    """In C and C++ a prototype only declares what a source file defines: a chunk named `last` that
-    is one becomes a "declaration", ranked after the definition (libxcrypt's `yescrypt_init_local`
-    in the .c file, not the .h). Other languages' declarations (an interface or abstract method,
-    C#'s `extern`) are what there is to find."""
+    """A declaration of what another file defines becomes a "declaration", ranked after the
+    definition: any chunk of an interface or stub file (OCaml's .mli, Python's .pyi), and in C and
+    C++ a prototype (libxcrypt's `yescrypt_init_local` in the .c file, not the .h). Other languages'
+    declarations inside code (an interface or abstract method, C#'s `extern`) are what there is to find."""
     named = [
         c for c in candidates
-        if c["lang"] in _PROTOTYPE_LANGS and c["kind"] not in _NESTED_KINDS and c["symbol"].rsplit(".", 1)[-1] == last
+        if c["kind"] not in _NESTED_KINDS and c["symbol"].rsplit(".", 1)[-1] == last
+        and (c["lang"] in _PROTOTYPE_LANGS or INTERFACE_PATH.search(c["path"]))
     ]
-    chunks = store.chunks_by_ids(c["chunk_id"] for c in named) if named else {}
+    prototypes = [c["chunk_id"] for c in named if not INTERFACE_PATH.search(c["path"])]
+    chunks = store.chunks_by_ids(prototypes) if prototypes else {}
     for found in named:
         chunk = chunks.get(found["chunk_id"])
-        if chunk is not None and declares_only(chunk.text):
+        if INTERFACE_PATH.search(found["path"]) or (chunk is not None and declares_only(chunk.text)):
             found["kind"] = "declaration"
 
 

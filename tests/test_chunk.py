@@ -1493,3 +1493,46 @@ def test_whole_mcp_package_chunks_fast() -> None:
     assert total > len(files)
     # About 1.2 MB; measured near 0.3 s. The bound leaves room for slow CI machines.
     assert elapsed < 3.0, f"{len(files)} files took {elapsed:.2f}s"
+
+
+def test_clojure_metadata_is_no_name() -> None:
+    text = (
+        '(ns ^{:doc "Channels."\n      :author "Rich"}\n  app.channels)\n\n'
+        "(defn ^:private ^String describe [ch]\n  (str ch))\n\n(defonce ^:private pool (make-pool))\n"
+    )
+    chunks = chunk_source("app/channels.clj", text, max_tokens=40)
+    assert_well_formed("app/channels.clj", text, chunks, 40)
+    assert holding(chunks, "(ns ").symbol == "app.channels"
+    assert holding(chunks, "(defn ").symbol == "describe"
+    assert holding(chunks, "(defonce").symbol == "pool"
+
+
+def test_a_required_name_names_nothing() -> None:
+    # lodash's modules open with their imports: `baseUniq` is defined in _baseUniq.js, not here.
+    body = "".join(f"  step{i}(array, comparator);\n" for i in range(4))
+    text = (
+        "var baseUniq = require('./_baseUniq');\n\n"
+        f"function uniqWith(array, comparator) {{\n{body}  return baseUniq(array, comparator);\n}}\n\n"
+        "module.exports = uniqWith;\n"
+    )
+    chunks = chunk_source("uniqWith.js", text)
+    assert [(c.symbol, c.kind) for c in chunks] == [("uniqWith", "function")]
+
+
+def test_no_one_line_scraps_of_a_split_definition() -> None:
+    # The opening of a nested form too big to merge with stayed a chunk of its own: ESLint's
+    # `module.exports = {` before its members, the `(let [...]` lines of a long Clojure form.
+    schema = "".join(f"            option{i}: {{ type: \"boolean\", default: false }},\n" for i in range(12))
+    js = (
+        "module.exports = {\n    meta: {\n        type: \"problem\",\n        schema: {\n"
+        f"{schema}        }},\n    }},\n\n    create(context) {{\n        return {{}};\n    }}\n}};\n"
+    )
+    calls = "".join(f"            (step-{i} buf val handler)\n" for i in range(14))
+    clj = (
+        "(deftype Channel [buf]\n  WritePort\n  (put! [this val handler]\n    (let [done (atom false)]\n"
+        f"      (if (full? buf)\n        (do\n{calls}            nil)\n        (do\n{calls}            true)))))\n"
+    )
+    for path, text in (("rules/no-eval.js", js), ("impl/channels.clj", clj)):
+        chunks = chunk_source(path, text, max_tokens=120)
+        assert_well_formed(path, text, chunks, 120)
+        assert all(chunk.end > chunk.start for chunk in chunks), [(c.start, c.end, c.text) for c in chunks]

@@ -72,6 +72,9 @@ def test_tests_rank_below_the_code_they_exercise(build, mode):
     assert top_files(engine, "How are trailing slashes stripped from the path?", mode)[0] == "parser.py"
     # Asked for tests, the test file competes on its own words again.
     assert top_files(engine, "Which tests check that trailing slashes are stripped?", mode)[0] == "tests/test_parser.py"
+    # "For example" gives an example of the question; it does not ask for examples or tests.
+    query = "How are trailing slashes stripped, for example from /users/, before the path is matched?"
+    assert top_files(engine, query, mode)[0] == "parser.py"
 
 
 README = """# Router
@@ -100,6 +103,29 @@ def test_gnu_style_prose_files_rank_below_the_code(build, mode):
     engine = build("router", {**files, **FILLER})
     found = top_files(engine, "How are trailing slashes stripped from the path?", mode)
     assert found[0] == "parser.py" and set(found[1:3]) == {"NEWS", "COPYING.LIB"}
+
+
+MUTEX_ML = """let unlock m =
+  if m.locked then begin
+    if Lwt_sequence.is_empty m.waiters then m.locked <- false
+    else Lwt.wakeup_later (Lwt_sequence.take_l m.waiters) ()
+  end
+"""
+MUTEX_MLI = """val unlock : t -> unit
+(** [unlock mutex] unlocks the mutex: when threads are waiting on the locked mutex, the first
+    waiting thread is woken up and takes the mutex; unlocking a mutex that is not locked does
+    nothing. *)
+"""
+
+
+@pytest.mark.parametrize("interface", ["lwt_mutex.mli", "lwt_mutex.pyi", "lwt_mutex.d.ts"])
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_an_interface_file_ranks_below_the_code_it_declares(build, interface, mode):
+    engine = build("mutex", {"lwt_mutex.ml": MUTEX_ML, interface: MUTEX_MLI, **FILLER})
+    assert top_files(engine, "What happens to waiting threads when a locked mutex is unlocked?", mode)[:2] == [
+        "lwt_mutex.ml",
+        interface,
+    ]
 
 
 @pytest.mark.parametrize("path", ["news.py", "app/install.rb", "todo.go", "src/History.php"])
@@ -332,6 +358,9 @@ def handle(path):
         ("BoolParser", "parsers.rs", "pub struct BoolParser {}"),  # before `impl BoolParser`
         ("spaces", "help.rs", "fn spaces(&mut self"),  # not the local `let spaces`
         ("MarshalXML", "utils.go", "func (h H) MarshalXML("),  # before a test's type's method
+        ("with_timeout", "lwt_unix.ml", "let rec with_timeout"),  # before `val with_timeout` in the .mli
+        ("servers", "core/server.clj", "(defonce ^:private servers {})"),  # Clojure's metadata
+        ("*session*", "core/server.clj", "(def ^:dynamic *session* nil)"),  # and its earmuffs
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -349,13 +378,32 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"exceptions.py": PY_ERRORS, "dependencies/utils.py": PY_RAISER}
     files |= {"script/copy.pl": PERL_CALLER, "magit-section.el": ELISP_SECTION, "magit-status.el": ELISP_CALLER}
     files |= {"parsers.rs": RUST_PARSERS, "help.rs": RUST_HELP, "utils.go": GO_UTILS}
-    files |= {"render/render_test.go": GO_RENDER_TEST}
+    files |= {"render/render_test.go": GO_RENDER_TEST, "lwt_unix.ml": OCAML_UNIX, "lwt_unix.mli": OCAML_UNIX_MLI}
+    files |= {"core/server.clj": CLOJURE_SERVER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
         assert (hit.path, definition in hit.text) == (path, True), mode
 
 
+# `with_timeout` shares a blank-line block with `timeout`; the interface names a chunk after it.
+OCAML_UNIX = """let timeout d = sleep d >>= fun () -> fail Timeout
+let rec with_timeout d f =
+  pick [timeout d; apply f ()] >>= fun result ->
+  return result
+"""
+OCAML_UNIX_MLI = """val with_timeout : float -> (unit -> 'a Lwt.t) -> 'a Lwt.t
+(** [with_timeout d f] is a short-hand for: [Lwt.pick [Lwt_unix.timeout d; f ()]]. The
+    with_timeout promise fails with Timeout when with_timeout runs out of time. *)
+"""
+CLOJURE_SERVER = """(ns clojure.core.server)
+
+(def ^:dynamic *session* nil)
+
+;; lock protects servers
+(defonce ^:private lock (ReentrantLock.))
+(defonce ^:private servers {})
+"""
 _STEPS = "".join(f"    this.step{i}(options)\n" for i in range(40))
 # A public `executeFetch` and a private `#executeFetch`: JavaScript keeps them apart, so must the query.
 TS_OBSERVER = f"""export class QueryObserver {{
