@@ -275,6 +275,16 @@ CORPORA = {
         "usr/share/rubygems-integration/all/gems/thor-1.2.1/lib",
         QUERIES / "thor.json",
     ),
+    # Second Kotlin and Swift sets: the native halves of Expo's module core, both in one npm tarball.
+    "expo-android": Corpus(
+        "expo-android",
+        "npm",
+        "expo-modules-core",
+        "2.1.4",
+        "package/android/src/main/java/expo/modules",
+        QUERIES / "expo-android.json",
+    ),
+    "expo-ios": Corpus("expo-ios", "npm", "expo-modules-core", "2.1.4", "package/ios", QUERIES / "expo-ios.json"),
     # OCaml: Debian's -dev package installs Lwt's .ml sources beside its .mli interfaces and compiled
     # files (skipped as binary).
     "lwt": Corpus("lwt", "debian", "liblwt-ocaml-dev", "5.6.1-1+b1", "usr/lib/ocaml", QUERIES / "lwt.json"),

@@ -34,8 +34,8 @@ from itertools import accumulate
 # are named, its POD kept apart; Lisps chunked by top-level form. 20: Kotlin extension functions named
 # with their receiver (List.second), and a blank line in a parameter list splits nothing. 21: a tiny
 # head or leftover of a definition joins the rest of it; a JavaScript `require` names nothing;
-# Clojure's metadata is no name.
-CHUNKER_VERSION = "21"
+# Clojure's metadata is no name. 22: an OCaml module alias (`module M = N`) names nothing.
+CHUNKER_VERSION = "22"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -1137,7 +1137,8 @@ _BLOCK_DECLS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
         (re.compile(r"\s*(?:let|and)\s+(?:rec\s+)?(?P<name>[a-z_][\w']*)"), "function"),
         (re.compile(r"\s*val\s+(?P<name>[a-z_][\w']*)"), "function"),
         (re.compile(r"\s*type\s+(?:'\w+\s+|\([^)\n]*\)\s+)?(?P<name>[a-z_][\w']*)"), "type"),
-        (re.compile(r"\s*module\s+(?:type\s+)?(?P<name>[A-Z][\w']*)"), "module"),
+        # `module Lwt_sequence = Lwt_sequence` is an alias, an import: it names nothing.
+        (re.compile(r"\s*module\s+(?:type\s+)?(?P<name>[A-Z][\w']*)(?![\w']|\s*=\s*[A-Z][\w.']*\s*$)"), "module"),
     ),
     "r": ((re.compile(r"\s*(?P<name>[\w.]+)\s*(?:<-|=)\s*function\b"), "function"),),
     "nim": (

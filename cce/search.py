@@ -36,10 +36,12 @@ TEST_FILE_WEIGHT = 0.25
 # Docs, generated code and declarations keep a half: when the code a question is about is not found,
 # its README still beats unrelated code.
 SUPPORTING_FILE_WEIGHT = 0.5
+# Xcode and .NET projects keep tests in `Tests/` (Perl's `Test/` is a namespace: Plack::Test); Swift's
+# Quick, Kotlin's Kotest and Scala's ScalaTest name test classes `...Spec`.
 _SUPPORTING_PATH = re.compile(
-    r"(?:^|/)(?:tests?|__tests__|specs?|testdata|examples?|_examples)/"
+    r"(?:^|/)(?:tests?|Tests|__tests__|specs?|testdata|examples?|_examples)/"
     r"|(?:^|/)(?:test_[^/]*|[^/]*_test\.[^/.]+|[^/]*\.(?:test|spec)\.[^/.]+|[^/]*_spec\.rb|conftest\.py"
-    r"|[^/]*Tests?\.(?:java|kt|cs|scala))$"
+    r"|[^/]*Tests?\.(?:java|kt|cs|scala|swift)|[^/]*Spec\.(?:swift|kt|scala|groovy))$"
 )
 # Unit tests inside a source file: Rust's `mod tests` (the chunker names its items `tests.x`).
 _TEST_MODULE_SYMBOL = re.compile(r"^tests?(?:\.|$)")
@@ -327,7 +329,9 @@ def fuse(rankings: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[in
 # or the name assigned at the start of a line. Used for definitions nested inside a chunk.
 _DEFINITION = (
     r"^\s*(?:(?:export|default|pub(?:\([^)]*\))?|public|private|protected|internal|static|async|abstract|final|"
-    r"override|open|inline|extern|virtual|unsafe|const|readonly|declare|local|@[\w.]+(?:\([^)\n]*\))?)\s+)*"
+    r"override|open|inline|extern|virtual|unsafe|const|readonly|declare|local|@[\w.]+(?:\([^)\n]*\))?"
+    # Kotlin's and Swift's own modifiers
+    r"|external|suspend|operator|infix|tailrec|data|sealed|inner|fileprivate|mutating|convenience|required)\s+)*"
     r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
     # Ruby's `def self.name` and Lua's `function M.name`; Ruby's `name?` and `name=` are other names
     r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:rec\s+)?(?:[\w.]+[.:])?{name}"
@@ -341,7 +345,7 @@ _DEFINITION = (
     # and followed by a body or `=>`, or going on to the next line (a prototype or a call ends in
     # `;`, `return new Foo(` is no definition, and a sentence such as "the callback method (or the
     # ..." neither closes its parenthesis nor breaks the line after it)
-    r"|^\s*(?!(?:return|new|throw|raise|await|yield|else|elif|case|if|while|for|and|or|not|in|is|assert|print"
+    r"|^\s*(?!(?:return|new|throw|raise|await|try|yield|else|elif|case|if|while|for|and|or|not|in|is|assert|print"
     r"|echo|delete|goto|go|defer)\b)(?:[\w<>\[\],.?*&]+\s+)+\**(?:\w+::)*"
     r"{name}\s*\((?:[^;\n]*\)\s*(?:const\s*)?(?:throws\s+[\w., ]+)?(?:\{{[^\n]*|=>[^\n]*)?|[^;()\n]*,)?\s*$"
 )

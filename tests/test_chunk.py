@@ -994,6 +994,9 @@ BLOCK_FILLER = "".join(f"  step{n} = {n} * value + offset\n" for n in range(8))
             "function",
         ),
         ("src/term.mli", "val const : 'a -> 'a t", "const", "function"),
+        # A module alias is an import: the definition after it names the block.
+        ("src/lwt_condition.ml", "module Lwt_sequence = Lwt_sequence\nlet wait ?mutex cvar =", "wait", "function"),
+        ("src/lwt_io.ml", "module Primitives = Make(Unix)", "Primitives", "module"),
         ("R/utils.R", "# Trims both ends.\nstr_trim <- function(x) {", "str_trim", "function"),
         ("src/lib.nim", "proc parseConfig*(path: string): Config =", "parseConfig", "function"),
         ("src/main.zig", "pub fn parseArgs(allocator: Allocator) !Args {", "parseArgs", "function"),

@@ -128,6 +128,20 @@ def test_an_interface_file_ranks_below_the_code_it_declares(build, interface, mo
     ]
 
 
+@pytest.mark.parametrize(
+    ("path", "test"),
+    [
+        ("ios/Tests/ConvertiblesSpec.swift", True),  # Xcode's test target
+        ("Sources/Core/RecordTests.swift", True),
+        ("src/test/kotlin/ParserSpec.kt", True),
+        ("Plack/Test/MockHTTP.pm", False),  # Perl's Test:: namespace is library code
+        ("PythonTypes/TypeSpec.cs", False),
+    ],
+)
+def test_tests_are_known_by_their_path_in_each_language(path, test):
+    assert (_Demote(tests=True, docs=True, generated=True).weight(path) < 1.0) is test
+
+
 @pytest.mark.parametrize("path", ["news.py", "app/install.rb", "todo.go", "src/History.php"])
 def test_code_named_like_a_prose_file_is_not_demoted(path):
     assert _Demote(tests=True, docs=True, generated=True).weight(path) == 1.0
@@ -361,6 +375,8 @@ def handle(path):
         ("with_timeout", "lwt_unix.ml", "let rec with_timeout"),  # before `val with_timeout` in the .mli
         ("servers", "core/server.clj", "(defonce ^:private servers {})"),  # Clojure's metadata
         ("*session*", "core/server.clj", "(def ^:dynamic *session* nil)"),  # and its earmuffs
+        ("decorateWithFunctions", "ObjectDefinition.swift", "internal func decorateWithFunctions("),  # not `try f(`
+        ("isTypedArray", "jni/JavaScriptValue.kt", "external fun isTypedArray()"),  # Kotlin's `external`
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -379,7 +395,9 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"script/copy.pl": PERL_CALLER, "magit-section.el": ELISP_SECTION, "magit-status.el": ELISP_CALLER}
     files |= {"parsers.rs": RUST_PARSERS, "help.rs": RUST_HELP, "utils.go": GO_UTILS}
     files |= {"render/render_test.go": GO_RENDER_TEST, "lwt_unix.ml": OCAML_UNIX, "lwt_unix.mli": OCAML_UNIX_MLI}
-    files |= {"core/server.clj": CLOJURE_SERVER}
+    files |= {"core/server.clj": CLOJURE_SERVER, "ObjectDefinition.swift": SWIFT_OBJECT}
+    files |= {"ClassDefinition.swift": SWIFT_CLASS, "jni/JavaScriptValue.kt": KOTLIN_VALUE}
+    files |= {"types/TypedArrayTypeConverter.kt": KOTLIN_CONVERTER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
@@ -395,6 +413,39 @@ let rec with_timeout d f =
 OCAML_UNIX_MLI = """val with_timeout : float -> (unit -> 'a Lwt.t) -> 'a Lwt.t
 (** [with_timeout d f] is a short-hand for: [Lwt.pick [Lwt_unix.timeout d; f ()]]. The
     with_timeout promise fails with Timeout when with_timeout runs out of time. *)
+"""
+# Calls on a line of their own (`try f(...)`) in one file, the definitions in another.
+SWIFT_OBJECT = """public class ObjectDefinition {
+  func decorateWithConstants(object: JavaScriptObject) throws {
+    object.setProperty("constants", value: constants)
+  }
+
+  internal func decorateWithFunctions(object: JavaScriptObject, appContext: AppContext) throws {
+    for fn in functions.values {
+      object.setProperty(fn.name, value: try fn.build(appContext: appContext))
+    }
+  }
+}
+"""
+SWIFT_CLASS = """final class ClassDefinition {
+  func decorate(object: JavaScriptObject, appContext: AppContext) throws {
+    try decorateWithFunctions(object: prototype, appContext: appContext)
+  }
+}
+"""
+KOTLIN_VALUE = """class JavaScriptValue {
+  external fun isString(): Boolean
+  external fun isTypedArray(): Boolean
+}
+"""
+KOTLIN_CONVERTER = """class TypedArrayTypeConverter {
+  fun convert(value: JavaScriptValue): Any {
+    if (value.isTypedArray()) {
+      return value.getTypedArray()
+    }
+    throw UnexpectedException(value.isTypedArray())
+  }
+}
 """
 CLOJURE_SERVER = """(ns clojure.core.server)
 
