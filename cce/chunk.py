@@ -34,8 +34,9 @@ from itertools import accumulate
 # are named, its POD kept apart; Lisps chunked by top-level form. 20: Kotlin extension functions named
 # with their receiver (List.second), and a blank line in a parameter list splits nothing. 21: a tiny
 # head or leftover of a definition joins the rest of it; a JavaScript `require` names nothing;
-# Clojure's metadata is no name. 22: an OCaml module alias (`module M = N`) names nothing.
-CHUNKER_VERSION = "22"
+# Clojure's metadata is no name. 22: an OCaml module alias (`module M = N`) names nothing. 23: Swift's
+# `class func` is a method, not a class named `func`.
+CHUNKER_VERSION = "23"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -569,7 +570,8 @@ def _mask(*alternatives: str) -> re.Pattern[str]:
 _ANNOTATED = r"(?:[@\w$.]+(?:\([^()\n]*\))?\s+)*?"  # modifiers and annotations before a keyword
 _TYPE_DECL = re.compile(
     rf"^\s*{_ANNOTATED}(?P<kind>class|interface|enum|record|struct|trait|object|protocol|extension"
-    r"|namespace|union|actor)\s+(?P<name>[\w$.]+(?:\\[\w$]+)*)",  # PHP namespaces: Monolog\Handler
+    # Swift's `class func` and `class var` declare type members, not a class.
+    r"|namespace|union|actor)\s+(?!(?:func|var|let|subscript)\b)(?P<name>[\w$.]+(?:\\[\w$]+)*)",  # PHP: Monolog\Handler
     re.M,
 )
 # A Kotlin extension function is named with its receiver: `fun <T> List<T>.second()` is List.second.

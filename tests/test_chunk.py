@@ -1539,3 +1539,17 @@ def test_no_one_line_scraps_of_a_split_definition() -> None:
         chunks = chunk_source(path, text, max_tokens=120)
         assert_well_formed(path, text, chunks, 120)
         assert all(chunk.end > chunk.start for chunk in chunks), [(c.start, c.end, c.text) for c in chunks]
+
+
+def test_a_swift_type_method_is_no_class() -> None:
+    body = "".join(f"    let step{n} = NSStringFromClass(Self.self) + \"{n}\"\n" for n in range(6))
+    swift = (
+        "public final class ViewModuleWrapper: RCTViewManager {\n"
+        f"  @objc\n  public override class func moduleName() -> String {{\n{body}    return step0\n  }}\n\n"
+        f"  public class var isDynamic: Bool {{\n{body}    return true\n  }}\n}}\n"
+    )
+    chunks = chunk_source("Core/Views/ViewModuleWrapper.swift", swift, max_tokens=90)
+    assert_well_formed("Core/Views/ViewModuleWrapper.swift", swift, chunks, 90)
+    assert holding(chunks, "return step0").symbol == "ViewModuleWrapper.moduleName"
+    assert "func" not in {chunk.symbol for chunk in chunks}
+    assert all(not (chunk.symbol or "").endswith((".func", ".var")) for chunk in chunks)
