@@ -292,6 +292,14 @@ CORPORA = {
         QUERIES / "beanshell.json",
         archive="usr/src/bsh-src/bsh.tar.gz",
     ),
+    # A C++ code base with its own .cpp files (the other C++ sets are header-only libraries) and C
+    # outside libxcrypt and Brotli: the source archives of LightGBM and Pillow on PyPI.
+    "lightgbm": Corpus(
+        "lightgbm", "pypi-sdist", "lightgbm", "4.5.0", "lightgbm-4.5.0/src", QUERIES / "lightgbm.json"
+    ),
+    "libimaging": Corpus(
+        "libimaging", "pypi-sdist", "pillow", "10.4.0", "pillow-10.4.0/src/libImaging", QUERIES / "libimaging.json"
+    ),
     # Second Kotlin and Swift sets: the native halves of Expo's module core, both in one npm tarball.
     "expo-android": Corpus(
         "expo-android",

@@ -87,7 +87,10 @@ SOURCE_DEFINITIONS = {
     "clojure": r"^\(def(?:n-?|macro|multi|protocol|record|type|once)?\s+(?:\^[^\s{]+\s+)*([^\s()\[\]{}^]+)",
     "ocaml": r"^let\s+(?:rec\s+)?([a-z_][\w']*)",
     # A function defined at column 0: return type words, the name, parameters, then its body.
-    "c": r"^(?!return\b|typedef\b|else\b)(?:[A-Za-z_]\w*[ \t*&]+)+\**([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:const\s*)?\{",
+    "c": r"^(?!return\b|typedef\b|else\b)(?:[A-Za-z_]\w*[ \t*&]+)+\**([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:const\s*)?\{"
+    # GNU style: the return type on a line of its own, the name at column 0 below it
+    r"|^(?:(?:static|inline|const|unsigned|signed|struct|enum|extern)\s+)*[A-Za-z_]\w*[ \t*]*\n"
+    r"([A-Za-z_]\w*)\s*\([^;{}]*\)\s*\{",
 }
 SOURCE_DEFINITIONS["cpp"] = SOURCE_DEFINITIONS["c"]
 SOURCE_DEFINITIONS["typescript"] = SOURCE_DEFINITIONS["javascript"]

@@ -35,8 +35,8 @@ from itertools import accumulate
 # with their receiver (List.second), and a blank line in a parameter list splits nothing. 21: a tiny
 # head or leftover of a definition joins the rest of it; a JavaScript `require` names nothing;
 # Clojure's metadata is no name. 22: an OCaml module alias (`module M = N`) names nothing. 23: Swift's
-# `class func` is a method, not a class named `func`.
-CHUNKER_VERSION = "23"
+# `class func` is a method, not a class named `func`. 24: CUDA's .cu and .cuh are read as C++.
+CHUNKER_VERSION = "24"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -84,7 +84,7 @@ _EXTENSIONS = {
     "go": "go", "rs": "rust", "java": "java",
     "c": "c", "h": "c",
     "cc": "cpp", "cpp": "cpp", "cxx": "cpp", "c++": "cpp", "hh": "cpp", "hpp": "cpp", "hxx": "cpp",
-    "h++": "cpp", "ipp": "cpp", "tpp": "cpp", "inl": "cpp",
+    "h++": "cpp", "ipp": "cpp", "tpp": "cpp", "inl": "cpp", "cu": "cpp", "cuh": "cpp",
     "cs": "csharp", "php": "php", "kt": "kotlin", "kts": "kotlin", "swift": "swift",
     "scala": "scala", "sc": "scala", "dart": "dart", "groovy": "groovy", "gradle": "groovy",
     "md": "markdown", "markdown": "markdown", "mdx": "markdown",

@@ -477,17 +477,26 @@ def _point_at_declarations(store: Store, matches: dict[tuple[str, str, bool], di
     chunks = store.chunks_by_ids(ids)
     for key, chunk_ids in several.items():
         last = key[1].rsplit(".", 1)[-1]
-        declaration = _nested_patterns(last)[:1]  # _DEFINITION, not an assignment
+        declaration = _nested_patterns(last, matches[key]["lang"])[:1]  # _DEFINITION, not an assignment
         for cid in chunk_ids:
             if cid in chunks and any(_nested_form(line, last, declaration) for line in chunks[cid].text.split("\n")):
                 matches[key]["chunk_id"] = cid
                 break
 
 
+# GNU style C: the return type on the line above, the name at column 0, then its parameters (in
+# other languages such a line is a call: Python's `main()`).
+_GNU_DEFINITION = r"|^{name}\s*\((?:[^;\n]*\)\s*(?:\{{[^\n]*)?|[^;()\n]*,)?\s*$"
+
+
 @lru_cache(maxsize=256)
-def _nested_patterns(last: str) -> tuple[tuple[re.Pattern[str], str], ...]:
-    """_NESTED_FORMS compiled for one name, strongest first."""
-    return tuple((re.compile(form.format(name=re.escape(last))), kind) for form, kind in _NESTED_FORMS)
+def _nested_patterns(last: str, lang: str | None = None) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """_NESTED_FORMS compiled for one name and language, strongest first."""
+    gnu = _GNU_DEFINITION if lang in _PROTOTYPE_LANGS else ""
+    return tuple(
+        (re.compile((form + gnu if kind == "definition" else form).format(name=re.escape(last))), kind)
+        for form, kind in _NESTED_FORMS
+    )
 
 
 def _nested_form(line: str, last: str, patterns: tuple[tuple[re.Pattern[str], str], ...]) -> str | None:
@@ -501,7 +510,6 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
     terms = name_terms(last)
     if not terms or not _NESTABLE_NAME.fullmatch(last):
         return []
-    patterns = _nested_patterns(last)
     rows = store.query(
         "SELECT c.id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.lang, c.text FROM chunks_fts "
         "JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? LIMIT 500",
@@ -516,6 +524,7 @@ def _nested_definitions(store: Store, name: str) -> list[dict]:
             # A small method merged into the chunk of the one before it belongs to the same class.
             owner = symbol.rsplit(".", 1)[0]
         qualified = f"{owner}.{last}" if owner else last
+        patterns = _nested_patterns(last, lang)
         for number, line in enumerate(text.split("\n"), start):
             form = _nested_form(line, last, patterns)
             if form == "definition" and _is_local_binding(line, kind, lang):

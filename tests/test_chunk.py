@@ -421,6 +421,7 @@ def symbols(chunks: list[Chunk]) -> list[str | None]:
         ("x.c", "c"),
         ("x.h", "c"),
         ("x.hpp", "cpp"),
+        ("metric/cuda/cuda_metric.cu", "cpp"),  # CUDA is C++ with kernels
         ("x.cs", "csharp"),
         ("x.php", "php"),
         ("x.kt", "kotlin"),

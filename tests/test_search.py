@@ -377,6 +377,7 @@ def handle(path):
         ("*session*", "core/server.clj", "(def ^:dynamic *session* nil)"),  # and its earmuffs
         ("decorateWithFunctions", "ObjectDefinition.swift", "internal func decorateWithFunctions("),  # not `try f(`
         ("isTypedArray", "jni/JavaScriptValue.kt", "external fun isTypedArray()"),  # Kotlin's `external`
+        ("ImagingError_Clear", "Except.c", "ImagingError_Clear(void) {"),  # GNU style C, not the prototype
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -397,7 +398,7 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"render/render_test.go": GO_RENDER_TEST, "lwt_unix.ml": OCAML_UNIX, "lwt_unix.mli": OCAML_UNIX_MLI}
     files |= {"core/server.clj": CLOJURE_SERVER, "ObjectDefinition.swift": SWIFT_OBJECT}
     files |= {"ClassDefinition.swift": SWIFT_CLASS, "jni/JavaScriptValue.kt": KOTLIN_VALUE}
-    files |= {"types/TypedArrayTypeConverter.kt": KOTLIN_CONVERTER}
+    files |= {"types/TypedArrayTypeConverter.kt": KOTLIN_CONVERTER, "Except.c": C_EXCEPT, "Imaging.h": C_IMAGING}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
@@ -413,6 +414,25 @@ let rec with_timeout d f =
 OCAML_UNIX_MLI = """val with_timeout : float -> (unit -> 'a Lwt.t) -> 'a Lwt.t
 (** [with_timeout d f] is a short-hand for: [Lwt.pick [Lwt_unix.timeout d; f ()]]. The
     with_timeout promise fails with Timeout when with_timeout runs out of time. *)
+"""
+# GNU style: the return type on a line of its own. ImagingError_Clear shares the chunk of the
+# function before it; the header only declares it.
+C_EXCEPT = """void *
+ImagingError_OSError(void) {
+    fprintf(stderr, "*** exception: file access error\\n");
+    return NULL;
+}
+
+void
+ImagingError_Clear(void) {
+    /* nothing */
+}
+"""
+C_IMAGING = """/* Errors: ImagingError_Clear resets the error state. */
+extern void
+ImagingError_Clear(void);
+extern void *
+ImagingError_OSError(void);
 """
 # Calls on a line of their own (`try f(...)`) in one file, the definitions in another.
 SWIFT_OBJECT = """public class ObjectDefinition {
