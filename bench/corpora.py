@@ -300,6 +300,11 @@ CORPORA = {
     "libimaging": Corpus(
         "libimaging", "pypi-sdist", "pillow", "10.4.0", "pillow-10.4.0/src/libImaging", QUERIES / "libimaging.json"
     ),
+    # TypeScript with React components (.tsx), and Python in an application's style (a formatter).
+    "tldraw-editor": Corpus(
+        "tldraw-editor", "npm", "@tldraw/editor", "2.4.6", "package/src", QUERIES / "tldraw-editor.json"
+    ),
+    "black": Corpus("black", "pypi-sdist", "black", "24.8.0", "black-24.8.0/src/black", QUERIES / "black.json"),
     # Second Kotlin and Swift sets: the native halves of Expo's module core, both in one npm tarball.
     "expo-android": Corpus(
         "expo-android",
