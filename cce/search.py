@@ -449,11 +449,16 @@ def _mark_declarations(store: Store, candidates: list[dict], last: str) -> None:
         if c["kind"] not in _NESTED_KINDS and c["symbol"].rsplit(".", 1)[-1] == last
         and (c["lang"] in _PROTOTYPE_LANGS or INTERFACE_PATH.search(c["path"]))
     ]
-    prototypes = [c["chunk_id"] for c in named if not INTERFACE_PATH.search(c["path"])]
-    chunks = store.chunks_by_ids(prototypes) if prototypes else {}
+    prototypes = []
     for found in named:
+        if INTERFACE_PATH.search(found["path"]):
+            found["kind"] = "declaration"
+        else:
+            prototypes.append(found)
+    chunks = store.chunks_by_ids(c["chunk_id"] for c in prototypes) if prototypes else {}
+    for found in prototypes:
         chunk = chunks.get(found["chunk_id"])
-        if INTERFACE_PATH.search(found["path"]) or (chunk is not None and declares_only(chunk.text)):
+        if chunk is not None and declares_only(chunk.text):
             found["kind"] = "declaration"
 
 
