@@ -305,6 +305,10 @@ CORPORA = {
         "tldraw-editor", "npm", "@tldraw/editor", "2.4.6", "package/src", QUERIES / "tldraw-editor.json"
     ),
     "black": Corpus("black", "pypi-sdist", "black", "24.8.0", "black-24.8.0/src/black", QUERIES / "black.json"),
+    # A second Lua set: LuaRocks, as Debian installs it for Lua 5.1.
+    "luarocks": Corpus(
+        "luarocks", "debian", "luarocks", "3.8.0+dfsg1-1", "usr/share/lua/5.1/luarocks", QUERIES / "luarocks.json"
+    ),
     # Second Kotlin and Swift sets: the native halves of Expo's module core, both in one npm tarball.
     "expo-android": Corpus(
         "expo-android",
