@@ -93,6 +93,8 @@ SOURCE_DEFINITIONS = {
     r"([A-Za-z_]\w*)\s*\([^;{}]*\)\s*\{",
 }
 SOURCE_DEFINITIONS["cpp"] = SOURCE_DEFINITIONS["c"]
+# Objective-C: a method's first selector part, or a C function.
+SOURCE_DEFINITIONS["objc"] = r"^[-+]\s*\([^()\n]*\)\s*(\w+)|" + SOURCE_DEFINITIONS["c"]
 SOURCE_DEFINITIONS["typescript"] = SOURCE_DEFINITIONS["javascript"]
 SOURCE_DEFINITIONS["csharp"] = SOURCE_DEFINITIONS["java"]
 

@@ -13,7 +13,7 @@ import ast
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate
 
 # Bumped whenever a change here or in `embedding_text` changes the chunks of an unchanged file: a
@@ -35,8 +35,9 @@ from itertools import accumulate
 # with their receiver (List.second), and a blank line in a parameter list splits nothing. 21: a tiny
 # head or leftover of a definition joins the rest of it; a JavaScript `require` names nothing;
 # Clojure's metadata is no name. 22: an OCaml module alias (`module M = N`) names nothing. 23: Swift's
-# `class func` is a method, not a class named `func`. 24: CUDA's .cu and .cuh are read as C++.
-CHUNKER_VERSION = "24"
+# `class func` is a method, not a class named `func`. 24: CUDA's .cu and .cuh are read as C++. 25:
+# Objective-C (.m, .mm) is chunked by braces, its methods named for their class.
+CHUNKER_VERSION = "25"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -84,7 +85,7 @@ _EXTENSIONS = {
     "go": "go", "rs": "rust", "java": "java",
     "c": "c", "h": "c",
     "cc": "cpp", "cpp": "cpp", "cxx": "cpp", "c++": "cpp", "hh": "cpp", "hpp": "cpp", "hxx": "cpp",
-    "h++": "cpp", "ipp": "cpp", "tpp": "cpp", "inl": "cpp", "cu": "cpp", "cuh": "cpp",
+    "h++": "cpp", "ipp": "cpp", "tpp": "cpp", "inl": "cpp", "cu": "cpp", "cuh": "cpp", "m": "objc", "mm": "objc",
     "cs": "csharp", "php": "php", "kt": "kotlin", "kts": "kotlin", "swift": "swift",
     "scala": "scala", "sc": "scala", "dart": "dart", "groovy": "groovy", "gradle": "groovy",
     "md": "markdown", "markdown": "markdown", "mdx": "markdown",
@@ -191,7 +192,26 @@ def chunk_source(
         lines.pop()
     ctx = _Ctx(path, language_for(path), lines, max_tokens)
     chunks = _join_tiny(ctx, _emit(ctx, *_segments(ctx, text), 0))
+    if ctx.lang == "objc":
+        chunks = _objc_members(chunks)
     return chunks if count_tokens is None else _confirm(ctx, chunks, count_tokens)
+
+
+_OBJC_SCOPE = re.compile(r"^\s*@(?:(?:interface|implementation|protocol)\s+(?P<name>\w+)|end\b)", re.M)
+
+
+def _objc_members(chunks: list[Chunk]) -> list[Chunk]:
+    """Objective-C's methods sit between `@implementation Name` and `@end`, outside any braces:
+    each is named for its class (`EXNativeModulesProxy.constantsToExport`)."""
+    out: list[Chunk] = []
+    owner: str | None = None
+    for chunk in chunks:
+        if owner and chunk.kind == "method" and chunk.symbol and "." not in chunk.symbol:
+            chunk = replace(chunk, symbol=f"{owner}.{chunk.symbol}")
+        out.append(chunk)
+        for scope in _OBJC_SCOPE.finditer(chunk.text):
+            owner = scope["name"]  # None at `@end`
+    return out
 
 
 def _join_tiny(ctx: _Ctx, chunks: list[Chunk]) -> list[Chunk]:
@@ -742,6 +762,13 @@ _C_MASK = (_LINE_COMMENT, _BLOCK_COMMENT)
 # constant (`#define LIMIT 16`) names nothing, or a run of them would take the first one's name.
 _C_MACRO = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(?P<name>[A-Za-z_]\w*)\(", re.M)
 _C_DECLS = ((_C_MACRO, "macro"), (_C_TYPE, "struct"), (_C_FUNC, "function"))
+# Objective-C: `@implementation Name` (and `@interface`, `@protocol`), and a method named by the first
+# part of its selector (`- (BOOL)application:(UIApplication *)app openURL:` is application).
+_OBJC_DECLS = (
+    (re.compile(r"^\s*@(?:interface|implementation|protocol)\s+(?P<name>\w+)", re.M), "class"),
+    (re.compile(r"^\s*[-+]\s*\((?:[^()\n]|\([^()\n]*\))*\)\s*(?P<name>\w+)", re.M), "method"),
+    *_C_DECLS,
+)
 _C_FAMILY = ((_TYPE_DECL, "class"), (_C_FUNC, "function"))  # a method is `type name(`
 _KEYWORD_FAMILY = ((_TYPE_DECL, "class"), (_KEYWORD_FUNC, "function"))  # a method is `fun name(`
 _JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE), _JS_DECLS, _JS_MEMBERS)
@@ -793,6 +820,7 @@ _BRACE_SYNTAX = {
     "csharp": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _CS_VERBATIM, _DQ_LINE, _CHAR), _C_FAMILY),
     "c": _Syntax(_mask(*_C_MASK, _DQ_LINE, _CHAR), _C_DECLS),
     "cpp": _Syntax(_mask(*_C_MASK, _CPP_RAW, _DQ_LINE, _CHAR), _C_DECLS),
+    "objc": _Syntax(_mask(*_C_MASK, _CPP_RAW, _DQ_LINE, _CHAR), _OBJC_DECLS),
     "php": _Syntax(_mask(*_C_MASK, _HASH_COMMENT, _DQ_MULTI, _SQ_MULTI), _KEYWORD_FAMILY),
     "kotlin": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY, params=True),
     "swift": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE), _KEYWORD_FAMILY, (_SWIFT_INIT,)),

@@ -358,7 +358,7 @@ _NESTED_FORMS = ((_DEFINITION, "definition"), (_ASSIGNMENT, "assignment"))
 # BoolValueParser {}` merged into the chunk before its `impl`) or a C prototype, an assignment
 # inside a chunk.
 _LOOKUP_RANK = {"definition": 1, "impl": 2, "extension": 2, "declaration": 2, "assignment": 3}
-_PROTOTYPE_LANGS = ("c", "cpp")
+_PROTOTYPE_LANGS = ("c", "cpp", "objc")
 _LOCAL_BINDING = re.compile(r"^\s*(?:let|var|val|const)\s")
 _NESTED_KINDS = tuple(kind for _form, kind in _NESTED_FORMS)
 # A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! and * (`*sh-dir*`).
@@ -489,17 +489,20 @@ def _point_at_declarations(store: Store, matches: dict[tuple[str, str, bool], di
                 break
 
 
-# GNU style C: the return type on the line above, the name at column 0, then its parameters (in
-# other languages such a line is a call: Python's `main()`).
+# Definitions only some languages write, added to _DEFINITION for them: GNU style C, the return
+# type on the line above and the name at column 0 (in other languages such a line is a call:
+# Python's `main()`), and Objective-C's methods, `- (size_t)height` (a Markdown list item elsewhere).
 _GNU_DEFINITION = r"|^{name}\s*\((?:[^;\n]*\)\s*(?:\{{[^\n]*)?|[^;()\n]*,)?\s*$"
+_OBJC_DEFINITION = r"|^\s*[-+]\s*\((?:[^()\n]|\([^()\n]*\))*\)\s*{name}\b"
+_LANG_DEFINITIONS = {"c": _GNU_DEFINITION, "cpp": _GNU_DEFINITION, "objc": _GNU_DEFINITION + _OBJC_DEFINITION}
 
 
 @lru_cache(maxsize=256)
 def _nested_patterns(last: str, lang: str | None = None) -> tuple[tuple[re.Pattern[str], str], ...]:
     """_NESTED_FORMS compiled for one name and language, strongest first."""
-    gnu = _GNU_DEFINITION if lang in _PROTOTYPE_LANGS else ""
+    extra = _LANG_DEFINITIONS.get(lang or "", "")
     return tuple(
-        (re.compile((form + gnu if kind == "definition" else form).format(name=re.escape(last))), kind)
+        (re.compile((form + extra if kind == "definition" else form).format(name=re.escape(last))), kind)
         for form, kind in _NESTED_FORMS
     )
 

@@ -422,6 +422,8 @@ def symbols(chunks: list[Chunk]) -> list[str | None]:
         ("x.h", "c"),
         ("x.hpp", "cpp"),
         ("metric/cuda/cuda_metric.cu", "cpp"),  # CUDA is C++ with kernels
+        ("ios/Frame.m", "objc"),
+        ("ios/JSI/HostObject.mm", "objc"),
         ("x.cs", "csharp"),
         ("x.php", "php"),
         ("x.kt", "kotlin"),
@@ -1554,3 +1556,42 @@ def test_a_swift_type_method_is_no_class() -> None:
     assert holding(chunks, "return step0").symbol == "ViewModuleWrapper.moduleName"
     assert "func" not in {chunk.symbol for chunk in chunks}
     assert all(not (chunk.symbol or "").endswith((".func", ".var")) for chunk in chunks)
+
+
+OBJC = """#import "EXNativeModulesProxy.h"
+
+@interface EXModulesProxyConfig ()
+@property (readonly) NSMutableDictionary *exportedConstants;
+@end
+
+@implementation EXModulesProxyConfig
+
+- (instancetype)initWithConstants:(nonnull NSDictionary *)constants
+                      methodNames:(nonnull NSDictionary *)methodNames
+{
+""" + "".join(f"  _step{n} = [constants objectForKey:@\"k{n}\"];\n" for n in range(8)) + """  return self;
+}
+
++ (void)addEntriesFromConfig:(nonnull const EXModulesProxyConfig *)config
+{
+""" + "".join(f"  [_exportedConstants addEntriesFromDictionary:config.c{n}];\n" for n in range(8)) + """}
+
+@end
+
+static void logMissingModule(NSString *name)
+{
+  NSLog(@"missing %@", name);
+}
+"""
+
+
+def test_objective_c_methods_are_named_for_their_class() -> None:
+    chunks = chunk_source("Legacy/EXNativeModulesProxy.m", OBJC, max_tokens=120)
+    assert_well_formed("Legacy/EXNativeModulesProxy.m", OBJC, chunks, 120)
+    # The class extension's @end comes before @implementation: the methods still get their class.
+    assert holding(chunks, "return self;").symbol == "EXModulesProxyConfig.initWithConstants"
+    assert (holding(chunks, "config.c7").symbol, holding(chunks, "config.c7").kind) == (
+        "EXModulesProxyConfig.addEntriesFromConfig",
+        "method",
+    )
+    assert holding(chunks, "NSLog").symbol == "logMissingModule"  # a C function after @end

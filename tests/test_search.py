@@ -378,6 +378,7 @@ def handle(path):
         ("decorateWithFunctions", "ObjectDefinition.swift", "internal func decorateWithFunctions("),  # not `try f(`
         ("isTypedArray", "jni/JavaScriptValue.kt", "external fun isTypedArray()"),  # Kotlin's `external`
         ("ImagingError_Clear", "Except.c", "ImagingError_Clear(void) {"),  # GNU style C, not the prototype
+        ("height", "Frame.m", "- (size_t)height {"),  # an Objective-C method merged with the one before
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -399,6 +400,8 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"core/server.clj": CLOJURE_SERVER, "ObjectDefinition.swift": SWIFT_OBJECT}
     files |= {"ClassDefinition.swift": SWIFT_CLASS, "jni/JavaScriptValue.kt": KOTLIN_VALUE}
     files |= {"types/TypedArrayTypeConverter.kt": KOTLIN_CONVERTER, "Except.c": C_EXCEPT, "Imaging.h": C_IMAGING}
+    files |= {"Frame.m": OBJC_FRAME, "README.md": "# Frame\n\n- (size_t) height of the frame, in pixels\n"}
+    files |= {"Overlay.m": OBJC_OVERLAY}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
@@ -433,6 +436,26 @@ extern void
 ImagingError_Clear(void);
 extern void *
 ImagingError_OSError(void);
+"""
+# Uses the frame's height (and says so) more often than Frame.m, which defines it.
+OBJC_OVERLAY = """@implementation Overlay
+
+- (void)draw {
+""" + "".join(f"  CGFloat h{n} = frame.height; // height height\n" for n in range(6)) + """}
+
+@end
+"""
+OBJC_FRAME = """@implementation Frame
+
+- (size_t)width {
+  return CVPixelBufferGetWidth(self.buffer);
+}
+
+- (size_t)height {
+  return CVPixelBufferGetHeight(self.buffer);
+}
+
+@end
 """
 # Calls on a line of their own (`try f(...)`) in one file, the definitions in another.
 SWIFT_OBJECT = """public class ObjectDefinition {
