@@ -36,8 +36,9 @@ from itertools import accumulate
 # head or leftover of a definition joins the rest of it; a JavaScript `require` names nothing;
 # Clojure's metadata is no name. 22: an OCaml module alias (`module M = N`) names nothing. 23: Swift's
 # `class func` is a method, not a class named `func`. 24: CUDA's .cu and .cuh are read as C++. 25:
-# Objective-C (.m, .mm) is chunked by braces, its methods named for their class.
-CHUNKER_VERSION = "25"
+# Objective-C (.m, .mm) is chunked by braces, its methods named for their class; 26: unless a .m file
+# has no mark of Objective-C (MATLAB's .m).
+CHUNKER_VERSION = "26"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -197,6 +198,8 @@ def chunk_source(
     return chunks if count_tokens is None else _confirm(ctx, chunks, count_tokens)
 
 
+# `.m` is also MATLAB's: a file with none of Objective-C's marks is cut in blank-line blocks.
+_OBJC_SOURCE = re.compile(r"^\s*(?:#\s*(?:import|include)\b|@(?:interface|implementation|protocol)\b|[-+]\s*\()", re.M)
 _OBJC_SCOPE = re.compile(r"^\s*@(?:(?:interface|implementation|protocol)\s+(?P<name>\w+)|end\b)", re.M)
 
 
@@ -289,7 +292,7 @@ def _segments(ctx: _Ctx, text: str) -> tuple[list[_Seg], int]:
         segs = _python_segments(ctx, text)
         if segs is not None:
             return segs, MERGE_TOKENS
-    elif ctx.lang in _BRACE_SYNTAX:
+    elif ctx.lang in _BRACE_SYNTAX and (ctx.lang != "objc" or _OBJC_SOURCE.search(text)):
         syntax = _BRACE_SYNTAX[ctx.lang]
         return _BraceFile(ctx, text, syntax).segments(), syntax.merge
     elif ctx.lang == "perl":

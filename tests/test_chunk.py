@@ -1595,3 +1595,14 @@ def test_objective_c_methods_are_named_for_their_class() -> None:
         "method",
     )
     assert holding(chunks, "NSLog").symbol == "logMissingModule"  # a C function after @end
+
+
+def test_a_matlab_file_is_no_objective_c() -> None:
+    # `.m` is MATLAB's extension too: with no #import, @implementation or `- (` method it is cut
+    # at blank lines like other text, not into windows across its functions.
+    body = "  if y > 3\n    y = y - 1;\n  end\n"
+    matlab = "".join(f"function y = f{i}(x)\n% F{i} scales x.\n  y = x * {i};\n{body}end\n\n" for i in range(12))
+    chunks = chunk_source("stats/scale.m", matlab)
+    assert_well_formed("stats/scale.m", matlab, chunks, MAX_TOKENS)
+    lines = matlab.split("\n")
+    assert all(chunk.start == 1 or not lines[chunk.start - 2].strip() for chunk in chunks)
