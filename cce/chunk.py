@@ -13,7 +13,7 @@ import ast
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import accumulate
 
 # Bumped whenever a change here or in `embedding_text` changes the chunks of an unchanged file: a
@@ -37,8 +37,8 @@ from itertools import accumulate
 # Clojure's metadata is no name. 22: an OCaml module alias (`module M = N`) names nothing. 23: Swift's
 # `class func` is a method, not a class named `func`. 24: CUDA's .cu and .cuh are read as C++. 25:
 # Objective-C (.m, .mm) is chunked by braces, its methods named for their class; 26: unless a .m file
-# has no mark of Objective-C (MATLAB's .m).
-CHUNKER_VERSION = "26"
+# has no mark of Objective-C (MATLAB's .m). 27: a method's class name counts when its windows are sized.
+CHUNKER_VERSION = "27"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -193,28 +193,13 @@ def chunk_source(
         lines.pop()
     ctx = _Ctx(path, language_for(path), lines, max_tokens)
     chunks = _join_tiny(ctx, _emit(ctx, *_segments(ctx, text), 0))
-    if ctx.lang == "objc":
-        chunks = _objc_members(chunks)
     return chunks if count_tokens is None else _confirm(ctx, chunks, count_tokens)
 
 
 # `.m` is also MATLAB's: a file with none of Objective-C's marks is cut in blank-line blocks.
 _OBJC_SOURCE = re.compile(r"^\s*(?:#\s*(?:import|include)\b|@(?:interface|implementation|protocol)\b|[-+]\s*\()", re.M)
+# Objective-C's methods sit between `@implementation Name` and `@end`, outside any braces.
 _OBJC_SCOPE = re.compile(r"^\s*@(?:(?:interface|implementation|protocol)\s+(?P<name>\w+)|end\b)", re.M)
-
-
-def _objc_members(chunks: list[Chunk]) -> list[Chunk]:
-    """Objective-C's methods sit between `@implementation Name` and `@end`, outside any braces:
-    each is named for its class (`EXNativeModulesProxy.constantsToExport`)."""
-    out: list[Chunk] = []
-    owner: str | None = None
-    for chunk in chunks:
-        if owner and chunk.kind == "method" and chunk.symbol and "." not in chunk.symbol:
-            chunk = replace(chunk, symbol=f"{owner}.{chunk.symbol}")
-        out.append(chunk)
-        for scope in _OBJC_SCOPE.finditer(chunk.text):
-            owner = scope["name"]  # None at `@end`
-    return out
 
 
 def _join_tiny(ctx: _Ctx, chunks: list[Chunk]) -> list[Chunk]:
@@ -882,6 +867,15 @@ class _BraceFile:
             if syntax.params:
                 params = max(0, params + line.count("(") - line.count(")"))
         self.depth[len(self.code) + 1] = level
+        # owner[i]: the Objective-C class whose @implementation (or @interface) line i is in.
+        self.owner: list[str | None] = []
+        if ctx.lang == "objc":
+            current = None
+            for line in self.code:
+                self.owner.append(current)
+                scope = _OBJC_SCOPE.match(line)
+                if scope:
+                    current = scope["name"]  # None at `@end`
 
     def segments(self) -> list[_Seg]:
         return self._units(1, len(self.code), 0, _Owner(None, None, "module", False))
@@ -969,6 +963,8 @@ class _BraceFile:
             name = f"{groups['recv']}.{name}"
         elif owner.qual:
             name = f"{owner.qual}.{name}"
+        elif kind == "method" and self.owner and self.owner[first - 1] and "." not in name:
+            name = f"{self.owner[first - 1]}.{name}"  # `- (size_t)height` in @implementation Frame
         if kind == "function" and "." in name and not (owner.kind == "module" and owner.symbol):
             kind = "method"  # Go receivers, C++ Class::method, members of a type (not of a Rust module)
         return name, _KIND_NAMES.get(kind, kind)
