@@ -196,12 +196,6 @@ def chunk_source(
     return chunks if count_tokens is None else _confirm(ctx, chunks, count_tokens)
 
 
-# `.m` is also MATLAB's: a file with none of Objective-C's marks is cut in blank-line blocks.
-_OBJC_SOURCE = re.compile(r"^\s*(?:#\s*(?:import|include)\b|@(?:interface|implementation|protocol)\b|[-+]\s*\()", re.M)
-# Objective-C's methods sit between `@implementation Name` and `@end`, outside any braces.
-_OBJC_SCOPE = re.compile(r"^\s*@(?:(?:interface|implementation|protocol)\s+(?P<name>\w+)|end\b)", re.M)
-
-
 def _join_tiny(ctx: _Ctx, chunks: list[Chunk]) -> list[Chunk]:
     """A tiny chunk left over where a long definition was split (the `(let [...]` line that opens a
     nested form too big to merge with) joins the next part of the same definition, or the one
@@ -757,6 +751,10 @@ _OBJC_DECLS = (
     (re.compile(r"^\s*[-+]\s*\((?:[^()\n]|\([^()\n]*\))*\)\s*(?P<name>\w+)", re.M), "method"),
     *_C_DECLS,
 )
+# `.m` is also MATLAB's: a file with none of Objective-C's marks is cut in blank-line blocks.
+_OBJC_SOURCE = re.compile(r"^\s*(?:#\s*(?:import|include)\b|@(?:interface|implementation|protocol)\b|[-+]\s*\()", re.M)
+# Objective-C's methods sit between `@implementation Name` and `@end`, outside any braces.
+_OBJC_SCOPE = re.compile(r"^\s*@(?:(?:interface|implementation|protocol)\s+(?P<name>\w+)|end\b)", re.M)
 _C_FAMILY = ((_TYPE_DECL, "class"), (_C_FUNC, "function"))  # a method is `type name(`
 _KEYWORD_FAMILY = ((_TYPE_DECL, "class"), (_KEYWORD_FUNC, "function"))  # a method is `fun name(`
 _JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE), _JS_DECLS, _JS_MEMBERS)
