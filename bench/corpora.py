@@ -348,4 +348,36 @@ CORPORA = {
         "usr/share/gocode/src/github.com/urfave/cli/v2",
         QUERIES / "urfave-cli.json",
     ),
+    # Vue single-file components (script, template and style in one file) and their JavaScript: the
+    # client half of VitePress, its app runtime and default theme.
+    "vitepress-client": Corpus(
+        "vitepress-client", "npm", "vitepress", "1.6.4", "package/dist/client", QUERIES / "vitepress-client.json"
+    ),
+    # Shell: bash-completion's library and its completion scripts, most of them without an extension.
+    "bash-completion": Corpus(
+        "bash-completion",
+        "debian",
+        "bash-completion",
+        "1:2.11-6",
+        "usr/share/bash-completion",
+        QUERIES / "bash-completion.json",
+    ),
+    # Common Lisp: the Hunchentoot web server, whose sources Debian installs for the Lisp to compile.
+    "hunchentoot": Corpus(
+        "hunchentoot",
+        "debian",
+        "cl-hunchentoot",
+        "1.2.38-1.1",
+        "usr/share/common-lisp/source/hunchentoot",
+        QUERIES / "hunchentoot.json",
+    ),
+    # A fifth Rust set: ripgrep's `ignore` crate (gitignore rules, file types, a parallel walker).
+    "rust-ignore": Corpus(
+        "rust-ignore",
+        "debian",
+        "librust-ignore-dev",
+        "0.4.18-2+b1",
+        "usr/share/cargo/registry/ignore-0.4.18",
+        QUERIES / "rust-ignore.json",
+    ),
 }
