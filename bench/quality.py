@@ -19,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from corpora import CACHE, CORPORA  # noqa: E402
 
-from cce.chunk import language_for  # noqa: E402
 from cce.engine import Engine  # noqa: E402
 from cce.search import INTERFACE_PATH, MODES  # noqa: E402
 from cce.settings import Settings  # noqa: E402
@@ -86,6 +85,7 @@ SOURCE_DEFINITIONS = {
     "elisp": r"^\(def\w*\s+([^\s()]+)",
     "clojure": r"^\(def(?:n-?|macro|multi|protocol|record|type|once)?\s+(?:\^[^\s{]+\s+)*([^\s()\[\]{}^]+)",
     "ocaml": r"^let\s+(?:rec\s+)?([a-z_][\w']*)",
+    "shell": r"^\s*function\s+([\w:.-]+)|^\s*([\w:.-]+)\s*\(\s*\)",
     # A function defined at column 0: return type words, the name, parameters, then its body.
     "c": r"^(?!return\b|typedef\b|else\b)(?:[A-Za-z_]\w*[ \t*&]+)+\**([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:const\s*)?\{"
     # GNU style: the return type on a line of its own, the name at column 0 below it
@@ -96,6 +96,7 @@ SOURCE_DEFINITIONS["cpp"] = SOURCE_DEFINITIONS["c"]
 # Objective-C: a method's first selector part, or a C function.
 SOURCE_DEFINITIONS["objc"] = r"^[-+]\s*\([^()\n]*\)\s*(\w+)|" + SOURCE_DEFINITIONS["c"]
 SOURCE_DEFINITIONS["typescript"] = SOURCE_DEFINITIONS["javascript"]
+SOURCE_DEFINITIONS["commonlisp"] = SOURCE_DEFINITIONS["elisp"]
 SOURCE_DEFINITIONS["csharp"] = SOURCE_DEFINITIONS["java"]
 
 
@@ -106,8 +107,9 @@ def source_identifier_check(
     each bare name, and count how often the first hit shows its definition: in its file, over its
     line. Returns (found, sampled, misses)."""
     defined: dict[str, list[tuple[str, int]]] = {}
-    for (path,) in engine.searcher().store.query("SELECT path FROM files ORDER BY path"):
-        pattern = SOURCE_DEFINITIONS.get(language_for(path))
+    # The language cce read each file in: a script without an extension is known by its #! line.
+    for path, lang in engine.searcher().store.query("SELECT path, lang FROM files ORDER BY path"):
+        pattern = SOURCE_DEFINITIONS.get(lang)
         if pattern is None or "test" in path.lower():
             continue
         text = (folder / path).read_text(errors="replace")

@@ -38,7 +38,10 @@ from itertools import accumulate
 # `class func` is a method, not a class named `func`. 24: CUDA's .cu and .cuh are read as C++. 25:
 # Objective-C (.m, .mm) is chunked by braces, its methods named for their class; 26: unless a .m file
 # has no mark of Objective-C (MATLAB's .m). 27: a method's class name counts when its windows are sized.
-CHUNKER_VERSION = "27"
+# 28: a file without an extension is read in the language its #! or mode line names; a shell
+# function runs from `name() {` to its closing brace; Vue and Svelte components are cut into script,
+# markup and style.
+CHUNKER_VERSION = "28"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -108,15 +111,54 @@ _FILENAMES = {
 }  # fmt: skip
 
 
-def language_for(path: str) -> str:
-    """The language of a file from its name: "python", "go", "markdown", ... and "text" when unknown."""
+# Scripts often have no extension (bin/deploy, git hooks, completion files). Their `#!` line names
+# the interpreter, possibly through env and with a version (`python3.12`); or an editor's mode line
+# names the language: Emacs's `-*- shell-script -*-` on the first lines, Vim's `vim: ft=sh` on the
+# first or last ones.
+_SHEBANG = re.compile(r"#![ \t]*(?:\S*/)?([\w.-]+)(?:[ \t]+(?:-\S+[ \t]+)*([\w.-]+))?")
+_EMACS_MODE = re.compile(r"-\*-\s*(?:[^\n]*?\bmode:\s*)?([\w+.-]+)[^\n]*?-\*-", re.IGNORECASE)
+_VIM_MODE = re.compile(r"(?:^|\s)(?:vi|vim|ex):[^\n]*?\b(?:ft|filetype|syntax)=([\w+.-]+)")
+_MODE_LINES = 5
+_INTERPRETERS = {
+    "node": "javascript", "deno": "typescript", "bun": "typescript", "ts-node": "typescript",
+    "tsx": "typescript", "sh": "shell", "bash": "shell", "zsh": "shell", "dash": "shell", "ksh": "shell",
+    "ash": "shell", "shell-script": "shell", "luajit": "lua", "rscript": "r", "escript": "erlang",
+    "runghc": "haskell", "runhaskell": "haskell", "sbcl": "commonlisp", "lisp": "commonlisp",
+    "emacs-lisp": "elisp", "guile": "scheme", "bb": "clojure", "pwsh": "powershell", "c++": "cpp",
+    "js": "javascript", "makefile": "make",
+}  # fmt: skip
+_LANGUAGES = frozenset(_EXTENSIONS.values())
+
+
+def language_for(path: str, text: str = "") -> str:
+    """The language of a file from its name: "python", "go", "markdown", ... and "text" when
+    unknown; a file whose name says nothing is known by its `#!` or mode line, if `text` is given."""
     name = re.split(r"[\\/]", path)[-1].lower()
     if name in _FILENAMES:
         return _FILENAMES[name]
     if name.startswith("dockerfile."):  # Dockerfile.dev and friends
         return "dockerfile"
     stem, dot, ext = name.rpartition(".")
-    return _EXTENSIONS.get(ext, "text") if dot and stem else "text"
+    if dot and stem and ext in _EXTENSIONS:
+        return _EXTENSIONS[ext]
+    return _declared_language(text) if text else "text"
+
+
+def _declared_language(text: str) -> str:
+    head = text[:2000].split("\n", _MODE_LINES)[:_MODE_LINES]
+    tail = text[-2000:].rsplit("\n", _MODE_LINES)[-_MODE_LINES:]
+    shebang = _SHEBANG.match(head[0])
+    emacs = next((m for line in head[:2] if (m := _EMACS_MODE.search(line))), None)
+    vim = next((m for line in head + tail if (m := _VIM_MODE.search(line))), None)
+    for found in (shebang, emacs, vim):
+        if found is None:
+            continue
+        program = found[2] if found is shebang and found[1] == "env" and found[2] else found[1]
+        program = re.sub(r"(?<=[a-z])[\d.]+$", "", program.lower())  # python3.12, lua5.1
+        lang = _INTERPRETERS.get(program) or _EXTENSIONS.get(program) or (program if program in _LANGUAGES else None)
+        if lang:
+            return lang
+    return "text"
 
 
 def estimate_tokens(text: str) -> int:
@@ -191,7 +233,7 @@ def chunk_source(
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
-    ctx = _Ctx(path, language_for(path), lines, max_tokens)
+    ctx = _Ctx(path, language_for(path, text), lines, max_tokens)
     chunks = _join_tiny(ctx, _emit(ctx, *_segments(ctx, text), 0))
     return chunks if count_tokens is None else _confirm(ctx, chunks, count_tokens)
 
@@ -280,6 +322,10 @@ def _segments(ctx: _Ctx, text: str) -> tuple[list[_Seg], int]:
         return _end_segments(ctx), MERGE_TOKENS
     elif ctx.lang == "markdown":
         return _markdown_segments(ctx), MERGE_TOKENS
+    elif ctx.lang == "shell":
+        return _shell_segments(ctx), BLOCK_TOKENS
+    elif ctx.lang in ("vue", "svelte"):
+        return _sfc_segments(ctx), MERGE_TOKENS
     # Plain blank-line blocks regroup like prose; in a language whose definitions are known, a block
     # holding one near its top is named by it.
     return _named_blocks(ctx, 1, len(ctx.lines), None), BLOCK_TOKENS
@@ -875,8 +921,9 @@ class _BraceFile:
                 if scope:
                     current = scope["name"]  # None at `@end`
 
-    def segments(self) -> list[_Seg]:
-        return self._units(1, len(self.code), 0, _Owner(None, None, "module", False))
+    def segments(self, lo: int = 1, hi: int | None = None) -> list[_Seg]:
+        """The declarations and statements of lines lo..hi (the whole file by default)."""
+        return self._units(lo, len(self.code) if hi is None else hi, 0, _Owner(None, None, "module", False))
 
     def _units(self, lo: int, hi: int, depth: int, owner: _Owner) -> list[_Seg]:
         """Statements at `depth` in lo..hi: one starts after a blank line or a line ending in ; or }."""
@@ -1213,6 +1260,97 @@ def _named_blocks(ctx: _Ctx, lo: int, hi: int, owner: str | None) -> list[_Seg]:
                 block.symbol, block.kind = (f"{owner}.{name}", "method") if owner else (name, kind)
                 break
     return blocks
+
+
+# ---------------------------------------------------------------- shell
+
+# A shell function runs from `name() {` (or `function name`) to the `}` at its own indentation: it is
+# one definition, cut into windows named for it when long, as a function is in a brace language.
+# The comment right above it goes with it; what lies between functions is cut at blank lines.
+_SHELL_FUNCTION = re.compile(
+    r"(?P<indent>[ \t]*)(?:function[ \t]+(?P<keyword>[\w:.-]+)(?:[ \t]*\(\s*\))?|(?P<name>[\w:.-]+)[ \t]*\(\s*\))"
+    r"[ \t]*(?P<brace>\{)?"
+)
+
+
+def _shell_segments(ctx: _Ctx) -> list[_Seg]:
+    functions: list[_Seg] = []
+    k, last = 1, len(ctx.lines)
+    while k <= last:
+        found = _SHELL_FUNCTION.match(ctx.lines[k - 1])
+        end = _shell_function_end(ctx, k, found) if found else None
+        if end is None:
+            k += 1
+            continue
+        start, floor = k, functions[-1].end + 1 if functions else 1
+        while start > floor and ctx.lines[start - 2].lstrip().startswith("#"):
+            start -= 1
+        functions.append(_Seg(start, end, found["keyword"] or found["name"], "function"))
+        k = end + 1
+    segs: list[_Seg] = []
+    for seg in _tile(ctx, functions, 1, last, None, "block"):
+        segs += [seg] if seg.kind == "function" else _named_blocks(ctx, seg.start, seg.end, None)
+    return segs
+
+
+def _shell_function_end(ctx: _Ctx, line: int, found: re.Match[str]) -> int | None:
+    """The line closing the function declared at `line`, if its braces can be told."""
+    text = ctx.lines[line - 1]
+    if found["brace"]:
+        if text.count("{") == text.count("}") and text.rstrip().endswith("}"):
+            return line  # f() { ...; }
+        body = line + 1
+    elif line < len(ctx.lines) and ctx.lines[line].strip() == "{":
+        body = line + 2
+    else:
+        return None
+    closing = re.compile(re.escape(found["indent"]) + r"\}")
+    for k in range(body, len(ctx.lines) + 1):
+        if closing.match(ctx.lines[k - 1]):
+            return k
+        after = _SHELL_FUNCTION.match(ctx.lines[k - 1])
+        if after and after["indent"] == found["indent"]:
+            return None  # another function at this depth before a closing brace: unbalanced
+    return None
+
+
+# ---------------------------------------------------------------- Vue and Svelte
+
+# A single-file component holds a <script> (JavaScript or TypeScript), its markup (Vue's <template>;
+# in Svelte, the rest of the file) and a <style>, each opened at column 0. The script is chunked as
+# code; the markup and the style are named for the component, and no chunk mixes the three.
+_SFC_SECTION = re.compile(r"<(script|template|style)\b")
+
+
+def _sfc_segments(ctx: _Ctx) -> list[_Seg]:
+    component = _module_name(ctx.path)
+    sections: list[_Seg] = []
+    k, last = 1, len(ctx.lines)
+    while k <= last:
+        opener = _SFC_SECTION.match(ctx.lines[k - 1])
+        if opener is None:
+            k += 1
+            continue
+        tag = opener[1]
+        closing = f"</{tag}>"
+        end = k if closing in ctx.lines[k - 1] else next(
+            (j for j in range(k + 1, last + 1) if ctx.lines[j - 1].startswith(closing)), last
+        )
+        if tag == "script":
+            sections += _sfc_script(ctx, k, end)
+        else:
+            def parts(start: int, end: int, tag: str = tag) -> list[_Seg]:
+                return _blocks(ctx, start, end, component, tag, None)
+
+            sections.append(_Seg(k, end, component, tag, parts))
+        k = end + 1
+    return _tile(ctx, sections, 1, last, component, "template")
+
+
+def _sfc_script(ctx: _Ctx, lo: int, hi: int) -> list[_Seg]:
+    # Only the script's own lines are code: braces in the markup or style around it count for nothing.
+    code = "\n".join(line if lo < k < hi else "" for k, line in enumerate(ctx.lines, 1))
+    return _BraceFile(ctx, code, _JS).segments(lo, hi)
 
 
 # ---------------------------------------------------------------- Perl

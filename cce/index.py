@@ -300,7 +300,7 @@ class Indexer:
                     )
                     for c, digest in zip(chunks, hashes, strict=True)
                 ]
-                writer.replace_file(record, language_for(source.path), source.redactions, _dedupe(new))
+                writer.replace_file(record, language_for(source.path, source.text), source.redactions, _dedupe(new))
 
 
 def _dedupe(chunks: list[NewChunk]) -> list[NewChunk]:

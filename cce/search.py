@@ -361,8 +361,8 @@ _LOOKUP_RANK = {"definition": 1, "impl": 2, "extension": 2, "declaration": 2, "a
 _PROTOTYPE_LANGS = ("c", "cpp", "objc")
 _LOCAL_BINDING = re.compile(r"^\s*(?:let|var|val|const)\s")
 _NESTED_KINDS = tuple(kind for _form, kind in _NESTED_FORMS)
-# A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! and * (`*sh-dir*`).
-_NESTABLE_NAME = re.compile(r"[\w$*][\w$?!*-]*=?")
+# A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! * and + (`*sh-dir*`, `+crlf+`).
+_NESTABLE_NAME = re.compile(r"[\w$*+][\w$?!*+-]*=?")
 
 
 # A definition nested in a chunk of these kinds is its member (a Perl package's subs are its methods).
@@ -491,10 +491,17 @@ def _point_at_declarations(store: Store, matches: dict[tuple[str, str, bool], di
 
 # Definitions only some languages write, added to _DEFINITION for them: GNU style C, the return
 # type on the line above and the name at column 0 (in other languages such a line is a call:
-# Python's `main()`), and Objective-C's methods, `- (size_t)height` (a Markdown list item elsewhere).
+# Python's `main()`), Objective-C's methods, `- (size_t)height` (a Markdown list item elsewhere),
+# and a shell function whose `{` opens the next line.
 _GNU_DEFINITION = r"|^{name}\s*\((?:[^;\n]*\)\s*(?:\{{[^\n]*)?|[^;()\n]*,)?\s*$"
 _OBJC_DEFINITION = r"|^\s*[-+]\s*\((?:[^()\n]|\([^()\n]*\))*\)\s*{name}\b"
-_LANG_DEFINITIONS = {"c": _GNU_DEFINITION, "cpp": _GNU_DEFINITION, "objc": _GNU_DEFINITION + _OBJC_DEFINITION}
+_SHELL_DEFINITION = r"|^\s*(?:function\s+)?{name}\s*\(\s*\)\s*$"  # its `{` on the next line
+_LANG_DEFINITIONS = {
+    "c": _GNU_DEFINITION,
+    "cpp": _GNU_DEFINITION,
+    "objc": _GNU_DEFINITION + _OBJC_DEFINITION,
+    "shell": _SHELL_DEFINITION,
+}
 
 
 @lru_cache(maxsize=256)

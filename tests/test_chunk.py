@@ -374,7 +374,7 @@ def assert_well_formed(
         assert 1 <= chunk.start <= chunk.end <= len(lines), chunk
         assert chunk.start >= last_start, "chunks out of file order"
         last_start = chunk.start
-        assert chunk.lang == language_for(path)
+        assert chunk.lang == language_for(path, text)
         whole = "\n".join(lines[chunk.start - 1 : chunk.end])
         if chunk.text == whole:
             covered[chunk.start : chunk.end + 1] = [True] * (chunk.end - chunk.start + 1)
@@ -445,6 +445,32 @@ def symbols(chunks: list[Chunk]) -> list[str | None]:
 )
 def test_language_for(path: str, lang: str) -> None:
     assert language_for(path) == lang
+
+
+@pytest.mark.parametrize(
+    ("path", "head", "lang"),
+    [
+        ("bin/deploy", "#!/usr/bin/env python3\nimport sys\n", "python"),
+        ("bin/run", "#!/usr/bin/python3.12 -u\n", "python"),
+        ("hooks/pre-commit", "#!/bin/bash -e\nset -u\n", "shell"),
+        ("bin/serve", "#! /usr/bin/env -S node --no-warnings\n", "javascript"),
+        ("bin/tool", "#!/usr/local/bin/perl -w\n", "perl"),
+        ("bin/lua-tool", "#!/usr/bin/lua5.1\n", "lua"),
+        ("hooks/update.sample", "#!/bin/sh\n", "shell"),  # an extension cce does not know
+        ("completions/tar", "# GNU tar completion            -*- shell-script -*-\n\n_tar()\n", "shell"),
+        ("helpers/python", "# -*- mode: python; coding: utf-8 -*-\nimport os\n", "python"),
+        ("scripts/x", "x = 1\n\n\n\n\n\n\n\nputs x\n# vim: set ft=ruby:\n", "ruby"),  # Vim's, at the end
+        ("notes.txt", "#!/bin/sh\n", "text"),  # the name says what it is
+        ("scripts/y", "# -*- coding: utf-8 -*-\nx = 1\n", "text"),  # names no language
+        ("scripts/z", "#!/usr/bin/env\npython\n", "text"),
+        ("LICENSE", "Permission is hereby granted, free of charge\n", "text"),
+    ],
+)
+def test_a_file_without_an_extension_is_known_by_its_first_or_mode_line(path: str, head: str, lang: str) -> None:
+    assert language_for(path) == "text"  # the name alone tells nothing more
+    assert language_for(path, head) == lang
+    chunks = chunk_source(path, head)
+    assert {chunk.lang for chunk in chunks} == {lang}
 
 
 def test_embedding_text_has_header_then_source() -> None:
@@ -1063,6 +1089,139 @@ def test_perl_subs_are_named_by_package_and_pod_is_kept_apart() -> None:
     assert_well_formed("lib/Foo.pm", block, chunks, 40)
     assert holding(chunks, "sub baz").symbol == "Foo.Bar.baz"  # a package block names its subs too
     assert holding(chunks, "part 8").kind == "block"
+
+
+SHELL = """#!/bin/bash
+# Helpers for completions.
+
+# Check the userland.
+_userland()
+{
+    local userland=$(uname -s)
+    [[ $userland == "$1" ]]
+}
+
+# Complete the names of services.
+#
+_services()
+{
+    local sysvdirs
+    _sysvdirs
+
+    local IFS=$' \\t\\n' reset=$(shopt -p nullglob)
+    shopt -s nullglob
+    COMPREPLY=(
+        $(printf '%s\\n' ${sysvdirs[0]}/!($_backup_glob|functions|README)))
+    $reset
+
+    COMPREPLY+=($({ systemctl list-units --full --all ||
+        systemctl list-unit-files; } 2>/dev/null |
+        awk '$1 ~ /\\.service$/ { sub("\\\\.service$", "", $1); print $1 }'))
+
+    if [[ -x /sbin/upstart-udev-bridge ]]; then
+        COMPREPLY+=($(initctl list 2>/dev/null | cut -d' ' -f1))
+    fi
+
+    ((${#COMPREPLY[@]})) &&
+        COMPREPLY=($(compgen -W '${COMPREPLY[@]#${sysvdirs[0]}/}' -- "$cur"))
+}
+
+function _have { type $1 &>/dev/null; }
+
+complete -F _services service
+complete -F _services invoke-rc.d
+"""
+
+
+def test_shell_functions_are_whole_definitions() -> None:
+    chunks = chunk_source("lib/helpers", SHELL, max_tokens=100)
+    assert_well_formed("lib/helpers", SHELL, chunks, 100)
+    # A long function is cut into windows, every one named for it, blank lines inside or not.
+    services = [chunk for chunk in chunks if chunk.symbol == "_services"]
+    assert len(services) > 1 and {chunk.kind for chunk in services} == {"function"}
+    assert holding(chunks, "upstart-udev-bridge").symbol == "_services"
+    assert "# Complete the names of services." in services[0].text  # its comment goes with it
+    assert holding(chunks, "uname -s").symbol == "_userland"
+    assert holding(chunks, "function _have").symbol == "_have"  # `function name`, one line
+    assert holding(chunks, "complete -F _services invoke-rc.d").symbol in (None, "_have")
+    # Unbalanced braces: what follows is cut at blank lines, as before.
+    broken = "f()\n{\n  echo {\n\n  echo x\n\ng() {\n" + "  echo y\n" * 30 + "}\n"
+    chunks = chunk_source("broken.sh", broken, max_tokens=100)
+    assert_well_formed("broken.sh", broken, chunks, 100)
+    assert holding(chunks, "echo x").symbol == "f" and holding(chunks, "echo y").symbol == "g"
+
+
+VUE = """<script setup lang="ts">
+import { computed } from 'vue'
+import { useSidebarControl } from '../composables/sidebar'
+
+const props = defineProps<{ item: SidebarItem; depth: number }>()
+
+const { collapsed, toggle } = useSidebarControl(computed(() => props.item))
+
+function onCaretClick() {
+  props.item.link && toggle()
+}
+</script>
+
+<template>
+  <section class="VPSidebarItem" :class="{ collapsed }">
+    <div class="item" role="button" @click="onCaretClick">
+      <template v-if="item.link">
+        <a :href="item.link">{{ item.text }}</a>
+      </template>
+    </div>
+  </section>
+</template>
+
+<style scoped>
+.VPSidebarItem.collapsed {
+  padding-bottom: 10px;
+}
+
+.item {
+  display: flex;
+}
+</style>
+"""
+
+SVELTE = """<script>
+  export let count = 0;
+
+  function increment() {
+    count += 1;
+  }
+</script>
+
+<button on:click={increment}>
+  Clicked {count} {count === 1 ? 'time' : 'times'}
+</button>
+
+<style>
+  button { color: red; }
+</style>
+"""
+
+
+def test_vue_and_svelte_components_are_cut_into_script_markup_and_style() -> None:
+    path = "theme/components/VPSidebarItem.vue"
+    chunks = chunk_source(path, VUE, max_tokens=100)
+    assert_well_formed(path, VUE, chunks, 100)
+    assert holding(chunks, "function onCaretClick").symbol == "onCaretClick"
+    assert "<template>" not in holding(chunks, "defineProps").text  # no chunk mixes the three parts
+    markup = holding(chunks, '<a :href="item.link">')
+    assert (markup.symbol, markup.kind) == ("VPSidebarItem", "template")
+    assert "</script>" not in markup.text and "<style" not in markup.text
+    style = holding(chunks, "display: flex")
+    assert (style.symbol, style.kind) == ("VPSidebarItem", "style")
+    assert "</template>" not in style.text
+    chunks = chunk_source("src/Counter.svelte", SVELTE, max_tokens=60)
+    assert_well_formed("src/Counter.svelte", SVELTE, chunks, 60)
+    assert "<button" not in holding(chunks, "count += 1").text
+    button = holding(chunks, "on:click")
+    assert (button.symbol, button.kind) == ("Counter", "template")  # Svelte's markup is the rest of the file
+    assert "function increment" not in button.text
+    assert holding(chunks, "color: red").kind == "style"
 
 
 LISP = r""";;; magit-section.el --- Sections  -*- lexical-binding:t -*-

@@ -379,6 +379,8 @@ def handle(path):
         ("isTypedArray", "jni/JavaScriptValue.kt", "external fun isTypedArray()"),  # Kotlin's `external`
         ("ImagingError_Clear", "Except.c", "ImagingError_Clear(void) {"),  # GNU style C, not the prototype
         ("height", "Frame.m", "- (size_t)height {"),  # an Objective-C method merged with the one before
+        ("_sysvdirs", "lib/helpers", "_sysvdirs()\n{"),  # a shell function merged with the one before
+        ("+latin-1+", "specials.lisp", "(defconstant +latin-1+"),  # merged with the constant before
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -401,11 +403,58 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"ClassDefinition.swift": SWIFT_CLASS, "jni/JavaScriptValue.kt": KOTLIN_VALUE}
     files |= {"types/TypedArrayTypeConverter.kt": KOTLIN_CONVERTER, "Except.c": C_EXCEPT, "Imaging.h": C_IMAGING}
     files |= {"Frame.m": OBJC_FRAME, "README.md": "# Frame\n\n- (size_t) height of the frame, in pixels\n"}
-    files |= {"Overlay.m": OBJC_OVERLAY}
+    files |= {"Overlay.m": OBJC_OVERLAY, "lib/helpers": SHELL_HELPERS, "completions/service": SHELL_CALLER}
+    files |= {"specials.lisp": LISP_SPECIALS, "request.lisp": LISP_CALLER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
         assert (hit.path, definition in hit.text) == (path, True), mode
+
+
+# Common Lisp's constants are written `+name+`; the two small forms share one chunk.
+LISP_SPECIALS = """(in-package :hunchentoot)
+
+(defconstant +crlf+ (make-array 2 :element-type '(unsigned-byte 8))
+  "A 2-element array consisting of the character codes for a CRLF sequence.")
+(defconstant +latin-1+ (make-external-format :latin1 :eol-style :lf)
+  "A FLEXI-STREAMS external format used for `faithful' input and output of binary data.")
+"""
+LISP_CALLER = """(defun read-initial-request-line (stream)
+  ;; +latin-1+ reads bytes faithfully; the stream switches to +latin-1+ for the headers.
+  (setf (flexi-stream-external-format stream) +latin-1+)
+  (read-line* stream))
+"""
+
+
+# No extension: its mode line says it is shell. `_sysvdirs` shares the chunk of `_userland`, and
+# its `{` opens the next line (in other languages `name()` alone on a line is a call).
+SHELL_HELPERS = """# Completion helpers.                    -*- shell-script -*-
+
+# Check the userland.
+_userland()
+{
+    local userland=$(uname -s)
+    [[ $userland == "$1" ]]
+}
+
+# This function sets correct SysV init directories
+#
+_sysvdirs()
+{
+    sysvdirs=()
+    [[ -d /etc/init.d ]] && sysvdirs+=(/etc/init.d)
+    return 0
+}
+"""
+SHELL_CALLER = """# service(8) completion                   -*- shell-script -*-
+
+_service()
+{
+    _sysvdirs
+    # _sysvdirs fills sysvdirs; complete the scripts found in the _sysvdirs folders.
+    COMPREPLY=($(compgen -W '$(command ls ${sysvdirs[0]})' -- "$cur"))
+} && complete -F _service service
+"""
 
 
 # `with_timeout` shares a blank-line block with `timeout`; the interface names a chunk after it.
