@@ -380,4 +380,15 @@ CORPORA = {
         "usr/share/cargo/registry/ignore-0.4.18",
         QUERIES / "rust-ignore.json",
     ),
+    # Larger code bases, tests beside the code: Go's own net/http (with its subpackages) and Django's
+    # database layer.
+    "go-nethttp": Corpus(
+        "go-nethttp",
+        "debian",
+        "golang-1.19-src",
+        "1.19.8-2",
+        "usr/share/go-1.19/src/net/http",
+        QUERIES / "go-nethttp.json",
+    ),
+    "django-db": Corpus("django-db", "pypi", "Django", "4.2.16", "django/db", QUERIES / "django-db.json"),
 }
