@@ -391,4 +391,17 @@ CORPORA = {
         QUERIES / "go-nethttp.json",
     ),
     "django-db": Corpus("django-db", "pypi", "Django", "4.2.16", "django/db", QUERIES / "django-db.json"),
+    # JavaScript typed with JSDoc, with a few Svelte components: SvelteKit's own source.
+    "sveltekit": Corpus("sveltekit", "npm", "@sveltejs/kit", "2.8.0", "package/src", QUERIES / "sveltekit.json"),
+    # Zig: the standard library's build system, from the wheel that carries the Zig toolchain.
+    "zig-build": Corpus("zig-build", "pypi", "ziglang", "0.13.0", "ziglang/lib/std/Build", QUERIES / "zig-build.json"),
+    # A larger Ruby code base: Rails' Active Record.
+    "activerecord": Corpus(
+        "activerecord",
+        "debian",
+        "ruby-activerecord",
+        "2:6.1.7.10+dfsg-1~deb12u4",
+        "usr/share/rubygems-integration/all/gems/activerecord-6.1.7.10/lib",
+        QUERIES / "activerecord.json",
+    ),
 }
