@@ -40,8 +40,8 @@ from itertools import accumulate
 # has no mark of Objective-C (MATLAB's .m). 27: a method's class name counts when its windows are sized.
 # 28: a file without an extension is read in the language its #! or mode line names; a shell
 # function runs from `name() {` to its closing brace; Vue and Svelte components are cut into script,
-# markup and style.
-CHUNKER_VERSION = "28"
+# markup and style. 29: Zig is chunked by its braces (it was cut into blank-line blocks).
+CHUNKER_VERSION = "29"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -755,6 +755,30 @@ _RUST_DECLS = (
     (re.compile(r"^\s*macro_rules!\s*(?P<name>\w+)", re.M), "macro"),
     (re.compile(rf"^\s*{_RUST_VIS}(?P<kind>const|static)\s+(?:mut\s+)?(?P<name>\w+)", re.M), "const"),
 )
+_ZIG_VIS = r"(?:pub\s+)?"
+_ZIG_DECLS = (
+    (
+        re.compile(
+            rf"^\s*{_ZIG_VIS}(?:(?:inline|noinline|export|extern(?:\s+\"[^\"\n]*\")?)\s+)*fn\s+(?P<name>\w+)", re.M
+        ),
+        "function",
+    ),
+    (
+        re.compile(
+            rf"^\s*{_ZIG_VIS}const\s+(?P<name>\w+)\s*=\s*(?:extern\s+|packed\s+)?(?P<kind>struct|enum|union|opaque)\b",
+            re.M,
+        ),
+        "struct",
+    ),
+    # Zig's tests sit beside the code they test, like Rust's `mod tests`: named `test`, they weigh as tests.
+    (re.compile(r"^\s*(?P<name>test)\b\s*(?:\"[^\"\n]*\"|\w+)?\s*\{", re.M), "function"),
+    # `const std = @import("std");` and `const Step = std.Build.Step;` are imports: they name nothing.
+    (
+        re.compile(rf"^\s*{_ZIG_VIS}(?P<kind>const|var)\s+(?P<name>\w+)\b(?!\s*=\s*(?:@import\b|[\w.]+\s*;))", re.M),
+        "variable",
+    ),
+)
+_ZIG_MULTILINE = r"\\\\[^\n]*"  # a line of a multi-line string literal: \\ to the end of the line
 _SWIFT_INIT = (re.compile(r"^\s*(?:[@\w]+\s+)*?(?P<name>init|deinit|subscript)\b", re.M), "method")
 
 # Kinds whose members are named "Type.member" and split out when the whole is too big.
@@ -763,7 +787,7 @@ _TYPE_KINDS = frozenset(
     | {"union", "actor"}
 )
 _TEMPLATE_ARGS = re.compile(r"<[^<>]*>")
-_KIND_NAMES = {"mod": "module", "var": "variable"}
+_KIND_NAMES = {"mod": "module", "var": "variable", "opaque": "struct"}
 _KEYWORDS = frozenset(
     {"if", "for", "foreach", "while", "switch", "catch", "return", "sizeof", "new", "else", "do", "try"}
     | {"using", "lock", "fixed", "throw", "case", "await", "yield", "typeof", "defined", "assert", "goto"}
@@ -857,6 +881,7 @@ _BRACE_SYNTAX = {
     "kotlin": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY, params=True),
     "swift": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE), _KEYWORD_FAMILY, (_SWIFT_INIT,)),
     "scala": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY, params=True),
+    "zig": _Syntax(_mask(_LINE_COMMENT, _ZIG_MULTILINE, _DQ_LINE, _CHAR), _ZIG_DECLS),
     "dart": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _TRIPLE_SQ, _DQ_LINE, _SQ_LINE), _C_FAMILY),
     **dict.fromkeys(("elisp", "commonlisp", "scheme", "racket", "clojure"), _LISP),
     "groovy": _Syntax(
@@ -1218,13 +1243,6 @@ _BLOCK_DECLS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
     "nim": (
         (re.compile(r"\s*(?:proc|func|method|iterator|template|macro|converter)\s+`?(?P<name>\w+)"), "function"),
         (re.compile(r"\s*(?P<name>[A-Z]\w*)\*?\s*(?:\[[^\]\n]*\])?\s*=\s*(?:ref\s+|ptr\s+)?object\b"), "class"),
-    ),
-    "zig": (
-        (re.compile(r"\s*(?:pub\s+)?(?:(?:inline|export|extern)\s+)*fn\s+(?P<name>\w+)"), "function"),
-        (
-            re.compile(r"\s*(?:pub\s+)?const\s+(?P<name>\w+)\s*=\s*(?:extern\s+|packed\s+)?(?:struct|enum|union)\b"),
-            "struct",
-        ),
     ),
     "sql": (
         (

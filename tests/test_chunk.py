@@ -1151,6 +1151,62 @@ def test_shell_functions_are_whole_definitions() -> None:
     assert holding(chunks, "echo x").symbol == "f" and holding(chunks, "echo y").symbol == "g"
 
 
+ZIG = r"""const std = @import("std");
+const Step = std.Build.Step;
+
+const Run = @This();
+
+step: Step,
+/// Arguments, in order.
+argv: std.ArrayListUnmanaged(Arg),
+
+pub const StdIo = union(enum) {
+    infer_from_args,
+    inherit,
+};
+
+pub fn addArg(run: *Run, arg: []const u8) void {
+    const b = run.step.owner;
+    // A comment with a stray } brace.
+    const usage =
+        \\usage: run [options] {
+        \\  -h  print this help
+    ;
+    _ = usage;
+
+    run.argv.append(b.allocator, .{ .bytes = b.dupe(arg) }) catch @panic("OOM");
+
+    if (run.argv.items.len > 100) {
+        std.log.warn("{d} arguments", .{run.argv.items.len});
+    }
+
+    const brace = '{';
+    _ = brace;
+    run.step.result_error_msgs.clearRetainingCapacity();
+}
+
+test "addArg appends" {
+    var run: Run = undefined;
+    run.addArg("--verbose");
+    try std.testing.expectEqualStrings("--verbose", run.argv.items[0].bytes);
+}
+"""
+
+
+def test_zig_is_chunked_by_its_braces() -> None:
+    chunks = chunk_source("Step/Run.zig", ZIG, max_tokens=60)
+    assert_well_formed("Step/Run.zig", ZIG, chunks, 60)
+    # A long function is cut into windows, each named for it: braces in strings, multi-line string
+    # literals, character literals and comments count for nothing.
+    windows = [chunk for chunk in chunks if chunk.symbol == "addArg"]
+    assert len(windows) > 1 and {chunk.kind for chunk in windows} == {"function"}
+    assert holding(chunks, "clearRetainingCapacity").symbol == "addArg"
+    union = holding(chunks, "infer_from_args")
+    assert (union.symbol, union.kind) == ("StdIo", "union")
+    assert holding(chunks, "expectEqualStrings").symbol == "test"  # weighs as a test in search
+    assert holding(chunks, "@import").symbol in (None, "Run")  # imports name nothing
+
+
 VUE = """<script setup lang="ts">
 import { computed } from 'vue'
 import { useSidebarControl } from '../composables/sidebar'
