@@ -40,8 +40,9 @@ from itertools import accumulate
 # has no mark of Objective-C (MATLAB's .m). 27: a method's class name counts when its windows are sized.
 # 28: a file without an extension is read in the language its #! or mode line names; a shell
 # function runs from `name() {` to its closing brace; Vue and Svelte components are cut into script,
-# markup and style. 29: Zig is chunked by its braces (it was cut into blank-line blocks).
-CHUNKER_VERSION = "29"
+# markup and style. 29: Zig is chunked by its braces (it was cut into blank-line blocks). 30: shell's
+# dotfiles, Ruby's DSL files (Podfile, Fastfile) and Starlark's (BUILD.bazel, .bzl) are known.
+CHUNKER_VERSION = "30"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -94,7 +95,7 @@ _EXTENSIONS = {
     "scala": "scala", "sc": "scala", "dart": "dart", "groovy": "groovy", "gradle": "groovy",
     "md": "markdown", "markdown": "markdown", "mdx": "markdown",
     "rst": "restructuredtext", "txt": "text", "adoc": "asciidoc",
-    "rb": "ruby", "sh": "shell", "bash": "shell", "zsh": "shell", "fish": "shell", "ps1": "powershell",
+    "rb": "ruby", "bzl": "python", "sh": "shell", "bash": "shell", "zsh": "shell", "fish": "shell", "ps1": "powershell",
     "lua": "lua", "pl": "perl", "pm": "perl", "r": "r", "jl": "julia", "ex": "elixir", "exs": "elixir",
     "erl": "erlang", "hrl": "erlang", "hs": "haskell", "ml": "ocaml", "mli": "ocaml", "zig": "zig", "el": "elisp",
     "clj": "clojure", "cljs": "clojure", "cljc": "clojure", "lisp": "commonlisp", "lsp": "commonlisp",
@@ -107,7 +108,12 @@ _EXTENSIONS = {
 _FILENAMES = {
     "makefile": "make", "gnumakefile": "make", "dockerfile": "dockerfile", "containerfile": "dockerfile",
     "cmakelists.txt": "cmake", "jenkinsfile": "groovy", "gemfile": "ruby", "rakefile": "ruby",
-    "vagrantfile": "ruby", "justfile": "just",
+    "vagrantfile": "ruby", "podfile": "ruby", "brewfile": "ruby", "fastfile": "ruby", "guardfile": "ruby",
+    "capfile": "ruby", "dangerfile": "ruby", "justfile": "just", ".bashrc": "shell", ".bash_profile": "shell",
+    ".zshrc": "shell", ".zprofile": "shell", ".profile": "shell", ".envrc": "shell", "pkgbuild": "shell",
+    # Starlark (Bazel, Tilt) and SCons are written in Python's syntax.
+    "build.bazel": "python", "workspace": "python", "workspace.bazel": "python", "module.bazel": "python",
+    "tiltfile": "python", "sconstruct": "python", "sconscript": "python",
 }  # fmt: skip
 
 
