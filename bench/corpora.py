@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tarfile
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,9 @@ QUERIES = BENCH_DIR / "queries"
 @dataclass(frozen=True)
 class Corpus:
     name: str
-    registry: str  # "pypi" (the wheel) | "pypi-sdist" (the source archive) | "npm" | "debian"
+    # "pypi" (the wheel) | "pypi-sdist" (the source archive) | "npm" | "debian" (the binary package) |
+    # "debian-source" (the upstream tarball of a Debian source package)
+    registry: str
     package: str
     version: str
     root: str  # the folder inside the unpacked package to index
@@ -69,6 +72,8 @@ class Corpus:
                 subprocess.run(["apt-get", "update", "-q"], check=True)
                 subprocess.run(fetch, cwd=download, check=True)
             subprocess.run(["dpkg-deb", "-x", str(next(download.glob(pattern))), str(dest)], check=True)
+        elif self.registry == "debian-source":
+            _fetch_debian_source(self.package, self.version, download, dest)
         else:
             raise ValueError(self.registry)
         if self.archive:
@@ -82,6 +87,25 @@ class Corpus:
                     inner.extractall(dest, [name for name in inner.namelist() if name.startswith(self.root + "/")])
             inside.unlink()
         return folder
+
+
+DEBIAN_POOL = "http://deb.debian.org/debian/pool/main"
+
+
+def _fetch_debian_source(package: str, version: str, download: Path, dest: Path) -> None:
+    """Unpack the upstream tarball a Debian source package is built from, found through its .dsc
+    (the pool holds every source package of every release; no deb-src line is needed)."""
+    folder = f"{DEBIAN_POOL}/{package[:4] if package.startswith('lib') else package[0]}/{package}"
+    upstream = version.split(":", 1)[-1]
+    dsc = urllib.request.urlopen(f"{folder}/{package}_{upstream}.dsc", timeout=60).read().decode()
+    files = dsc.split("\nFiles:\n", 1)[1].split("\n\n", 1)[0]
+    orig = next(line.split()[2] for line in files.splitlines() if ".orig.tar." in line)
+    tarball = download / orig
+    if not tarball.exists():
+        with urllib.request.urlopen(f"{folder}/{orig}", timeout=300) as response:
+            tarball.write_bytes(response.read())
+    with tarfile.open(tarball) as tar:
+        tar.extractall(dest, filter="data")
 
 
 def _jdk_module(name: str, module: str) -> Corpus:
@@ -403,5 +427,28 @@ CORPORA = {
         "2:6.1.7.10+dfsg-1~deb12u4",
         "usr/share/rubygems-integration/all/gems/activerecord-6.1.7.10/lib",
         QUERIES / "activerecord.json",
+    ),
+    # Languages whose code no binary package ships, from the upstream tarballs of Debian source
+    # packages: Haskell (aeson, its whole tree), Elixir (its standard library), C# (Json.NET) and a
+    # Java library outside the JDK (jsoup).
+    "aeson": Corpus("aeson", "debian-source", "haskell-aeson", "2.0.3.0-1", "aeson-2.0.3.0", QUERIES / "aeson.json"),
+    "elixir-core": Corpus(
+        "elixir-core",
+        "debian-source",
+        "elixir-lang",
+        "1.14.0.dfsg-2",
+        "elixir-1.14.0/lib/elixir/lib",
+        QUERIES / "elixir-core.json",
+    ),
+    "newtonsoft-json": Corpus(
+        "newtonsoft-json",
+        "debian-source",
+        "newtonsoft-json",
+        "6.0.8+dfsg-1.1",
+        "newtonsoft-json-6.0.8/Src/Newtonsoft.Json",
+        QUERIES / "newtonsoft-json.json",
+    ),
+    "jsoup": Corpus(
+        "jsoup", "debian-source", "jsoup", "1.15.3-1", "jsoup-jsoup-1.15.3/src/main/java", QUERIES / "jsoup.json"
     ),
 }

@@ -86,6 +86,8 @@ SOURCE_DEFINITIONS = {
     "clojure": r"^\(def(?:n-?|macro|multi|protocol|record|type|once)?\s+(?:\^[^\s{]+\s+)*([^\s()\[\]{}^]+)",
     "ocaml": r"^let\s+(?:rec\s+)?([a-z_][\w']*)",
     "shell": r"^\s*function\s+([\w:.-]+)|^\s*([\w:.-]+)\s*\(\s*\)",
+    "haskell": r"^([a-z_][\w']*)\s*::",
+    "elixir": r"^\s*def(?:p|macro|macrop)?\s+([a-z_][\w?!]*)",
     "zig": r"^\s*(?:pub\s+)?(?:(?:inline|export|extern|noinline)\s+)*fn\s+(\w+)",
     # A function defined at column 0: return type words, the name, parameters, then its body.
     "c": r"^(?!return\b|typedef\b|else\b)(?:[A-Za-z_]\w*[ \t*&]+)+\**([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:const\s*)?\{"
