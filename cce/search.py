@@ -332,7 +332,9 @@ _DEFINITION = (
     r"override|open|inline|extern|virtual|unsafe|const|readonly|declare|local|@[\w.]+(?:\([^)\n]*\))?"
     # Kotlin's and Swift's own modifiers
     r"|external|suspend|operator|infix|tailrec|data|sealed|inner|fileprivate|mutating|convenience|required)\s+)*"
-    r"(?:def|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|interface|type|module|object|"
+    # Elixir's private functions, macros and guards (`defp`, `defmacrop`, `defguard`, `defdelegate`)
+    r"(?:def(?:p|macrop?|guardp?|delegate)?|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|"
+    r"interface|type|module|object|"
     # Ruby's `def self.name` and Lua's `function M.name`; Ruby's `name?` and `name=` are other names
     r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:rec\s+)?(?:[\w.]+[.:])?{name}"
     r"(?![\w?!]|=\s*\()"

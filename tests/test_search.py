@@ -381,6 +381,7 @@ def handle(path):
         ("height", "Frame.m", "- (size_t)height {"),  # an Objective-C method merged with the one before
         ("_sysvdirs", "lib/helpers", "_sysvdirs()\n{"),  # a shell function merged with the one before
         ("+latin-1+", "specials.lisp", "(defconstant +latin-1+"),  # merged with the constant before
+        ("to_assoc", "lib/inspect.ex", "defp to_assoc("),  # Elixir's private function, merged with the one before
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -405,10 +406,29 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"Frame.m": OBJC_FRAME, "README.md": "# Frame\n\n- (size_t) height of the frame, in pixels\n"}
     files |= {"Overlay.m": OBJC_OVERLAY, "lib/helpers": SHELL_HELPERS, "completions/service": SHELL_CALLER}
     files |= {"specials.lisp": LISP_SPECIALS, "request.lisp": LISP_CALLER}
+    files |= {"lib/inspect.ex": ELIXIR_INSPECT, "lib/formatter.ex": ELIXIR_CALLER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
         assert (hit.path, definition in hit.text) == (path, True), mode
+
+
+# `to_assoc` is private (`defp`) and shares the chunk of `inspect` before it.
+ELIXIR_INSPECT = """defimpl Inspect, for: Map do
+  def inspect(map, opts) do
+    map_container_doc(map, opts, &to_assoc(&1, &2, " => "))
+  end
+
+  defp to_assoc({key, value}, opts, sep) do
+    concat(concat(to_doc(key, opts), sep), to_doc(value, opts))
+  end
+end
+"""
+ELIXIR_CALLER = """defmodule Code.Formatter do
+  # Pairs are printed as to_assoc prints them: to_assoc(pair, opts, sep).
+  defp binary_operand_to_algebra(pair, opts), do: to_assoc(pair, opts, " => ")
+end
+"""
 
 
 # Common Lisp's constants are written `+name+`; the two small forms share one chunk.
