@@ -451,4 +451,21 @@ CORPORA = {
     "jsoup": Corpus(
         "jsoup", "debian-source", "jsoup", "1.15.3-1", "jsoup-jsoup-1.15.3/src/main/java", QUERIES / "jsoup.json"
     ),
+    # Scala (its 2.11 collections) and R (the stats package), from Debian source packages too.
+    "scala-collection": Corpus(
+        "scala-collection",
+        "debian-source",
+        "scala",
+        "2.11.12-5",
+        "scala-2.11.12/src/library/scala/collection",
+        QUERIES / "scala-collection.json",
+    ),
+    "r-stats": Corpus(
+        "r-stats",
+        "debian-source",
+        "r-base",
+        "4.2.2.20221110-2",
+        "R-patched/src/library/stats/R",
+        QUERIES / "r-stats.json",
+    ),
 }

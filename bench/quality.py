@@ -88,6 +88,9 @@ SOURCE_DEFINITIONS = {
     "shell": r"^\s*function\s+([\w:.-]+)|^\s*([\w:.-]+)\s*\(\s*\)",
     "haskell": r"^([a-z_][\w']*)\s*::",
     "elixir": r"^\s*def(?:p|macro|macrop)?\s+([a-z_][\w?!]*)",
+    "scala": r"^\s*(?:(?:override|final|private|protected|implicit|sealed|abstract|case|lazy)\s+)*"
+    r"(?:def|class|object|trait)\s+(\w+)",
+    "r": r"^([\w.]+)\s*<-\s*function\b",
     "zig": r"^\s*(?:pub\s+)?(?:(?:inline|export|extern|noinline)\s+)*fn\s+(\w+)",
     # A function defined at column 0: return type words, the name, parameters, then its body.
     "c": r"^(?!return\b|typedef\b|else\b)(?:[A-Za-z_]\w*[ \t*&]+)+\**([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:const\s*)?\{"
