@@ -41,8 +41,9 @@ from itertools import accumulate
 # 28: a file without an extension is read in the language its #! or mode line names; a shell
 # function runs from `name() {` to its closing brace; Vue and Svelte components are cut into script,
 # markup and style. 29: Zig is chunked by its braces (it was cut into blank-line blocks). 30: shell's
-# dotfiles, Ruby's DSL files (Podfile, Fastfile) and Starlark's (BUILD.bazel, .bzl) are known.
-CHUNKER_VERSION = "30"
+# dotfiles, Ruby's DSL files (Podfile, Fastfile) and Starlark's (BUILD.bazel, .bzl) are known. 31: R
+# is chunked by its braces, and a dotted name (`lm.fit`) names a function.
+CHUNKER_VERSION = "31"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -761,6 +762,12 @@ _RUST_DECLS = (
     (re.compile(r"^\s*macro_rules!\s*(?P<name>\w+)", re.M), "macro"),
     (re.compile(rf"^\s*{_RUST_VIS}(?P<kind>const|static)\s+(?:mut\s+)?(?P<name>\w+)", re.M), "const"),
 )
+# R: a function is a value assigned to a name (`lm <- function(formula, data) {`), maybe one in
+# backticks (`` `[.formula` <- function(x, i) ``, left unmasked so that it can name the function).
+_R_DECLS = (
+    (re.compile(r"^\s*(?P<name>[\w.]+)\s*(?:<<?-|=)\s*function\b", re.M), "function"),
+    (re.compile(r"^\s*`(?P<name>[^`\n]+)`\s*(?:<<?-|=)\s*function\b", re.M), "function"),
+)
 _ZIG_VIS = r"(?:pub\s+)?"
 _ZIG_DECLS = (
     (
@@ -888,6 +895,7 @@ _BRACE_SYNTAX = {
     "swift": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE), _KEYWORD_FAMILY, (_SWIFT_INIT,)),
     "scala": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY, params=True),
     "zig": _Syntax(_mask(_LINE_COMMENT, _ZIG_MULTILINE, _DQ_LINE, _CHAR), _ZIG_DECLS),
+    "r": _Syntax(_mask(r"#[^\n]*", _DQ_MULTI, _SQ_MULTI), _R_DECLS),
     "dart": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _TRIPLE_SQ, _DQ_LINE, _SQ_LINE), _C_FAMILY),
     **dict.fromkeys(("elisp", "commonlisp", "scheme", "racket", "clojure"), _LISP),
     "groovy": _Syntax(
@@ -1041,7 +1049,8 @@ class _BraceFile:
             name = f"{owner.qual}.{name}"
         elif kind == "method" and self.owner and self.owner[first - 1] and "." not in name:
             name = f"{self.owner[first - 1]}.{name}"  # `- (size_t)height` in @implementation Frame
-        if kind == "function" and "." in name and not (owner.kind == "module" and owner.symbol):
+        dotted = "." in name and self.ctx.lang != "r"  # R's names hold dots: `lm.fit` is a function
+        if kind == "function" and dotted and not (owner.kind == "module" and owner.symbol):
             kind = "method"  # Go receivers, C++ Class::method, members of a type (not of a Rust module)
         return name, _KIND_NAMES.get(kind, kind)
 
@@ -1245,7 +1254,6 @@ _BLOCK_DECLS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
         # `module Lwt_sequence = Lwt_sequence` is an alias, an import: it names nothing.
         (re.compile(r"\s*module\s+(?:type\s+)?(?P<name>[A-Z][\w']*)(?![\w']|\s*=\s*[A-Z][\w.']*\s*$)"), "module"),
     ),
-    "r": ((re.compile(r"\s*(?P<name>[\w.]+)\s*(?:<-|=)\s*function\b"), "function"),),
     "nim": (
         (re.compile(r"\s*(?:proc|func|method|iterator|template|macro|converter)\s+`?(?P<name>\w+)"), "function"),
         (re.compile(r"\s*(?P<name>[A-Z]\w*)\*?\s*(?:\[[^\]\n]*\])?\s*=\s*(?:ref\s+|ptr\s+)?object\b"), "class"),

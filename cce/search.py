@@ -365,6 +365,7 @@ _LOCAL_BINDING = re.compile(r"^\s*(?:let|var|val|const)\s")
 _NESTED_KINDS = tuple(kind for _form, kind in _NESTED_FORMS)
 # A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! * and + (`*sh-dir*`, `+crlf+`).
 _NESTABLE_NAME = re.compile(r"[\w$*+][\w$?!*+-]*=?")
+_R_NAME = re.compile(r"[\w.]+")
 
 
 # A definition nested in a chunk of these kinds is its member (a Perl package's subs are its methods).
@@ -523,18 +524,26 @@ def _nested_form(line: str, last: str, patterns: tuple[tuple[re.Pattern[str], st
 
 
 def _nested_definitions(store: Store, name: str) -> list[dict]:
-    last = name.rsplit(".", 1)[-1]
+    found = _nested_lines(store, name.rsplit(".", 1)[-1])
+    if "." in name:  # R's names hold dots: `qqnorm.default` is one name, not qqnorm's `default`
+        found += _nested_lines(store, name, lang="r")
+    return found
+
+
+def _nested_lines(store: Store, last: str, lang: str | None = None) -> list[dict]:
+    """Lines inside chunks (of `lang`, or any) that define `last`."""
     terms = name_terms(last)
-    if not terms or not _NESTABLE_NAME.fullmatch(last):
+    if not terms or not (_R_NAME if lang == "r" else _NESTABLE_NAME).fullmatch(last):
         return []
+    only = " AND c.lang = ?" if lang else ""
     rows = store.query(
         "SELECT c.id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.lang, c.text FROM chunks_fts "
-        "JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? LIMIT 500",
-        (" AND ".join('"' + t + '"' for t in terms),),
+        f"JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ?{only} LIMIT 500",
+        (" AND ".join('"' + t + '"' for t in terms), *((lang,) if lang else ())),
     )
     found = []
     for cid, path, start, end, symbol, kind, lang, text in rows:
-        if symbol and symbol.rsplit(".", 1)[-1] == last:
+        if symbol and (symbol == last or symbol.rsplit(".", 1)[-1] == last):
             continue  # the chunk's own definition: already a candidate by its symbol
         owner = symbol if symbol and kind in _OWNER_KINDS else None
         if symbol and kind == "method" and "." in symbol:

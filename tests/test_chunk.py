@@ -1032,7 +1032,6 @@ BLOCK_FILLER = "".join(f"  step{n} = {n} * value + offset\n" for n in range(8))
         # A module alias is an import: the definition after it names the block.
         ("src/lwt_condition.ml", "module Lwt_sequence = Lwt_sequence\nlet wait ?mutex cvar =", "wait", "function"),
         ("src/lwt_io.ml", "module Primitives = Make(Unix)", "Primitives", "module"),
-        ("R/utils.R", "# Trims both ends.\nstr_trim <- function(x) {", "str_trim", "function"),
         ("src/lib.nim", "proc parseConfig*(path: string): Config =", "parseConfig", "function"),
         ("src/main.zig", "pub fn parseArgs(allocator: Allocator) !Args {", "parseArgs", "function"),
         ("db/schema.sql", "-- Users.\nCREATE TABLE IF NOT EXISTS users (", "users", "table"),
@@ -1211,6 +1210,53 @@ def test_zig_is_chunked_by_its_braces() -> None:
     assert (union.symbol, union.kind) == ("StdIo", "union")
     assert holding(chunks, "expectEqualStrings").symbol == "test"  # weighs as a test in search
     assert holding(chunks, "@import").symbol in (None, "Run")  # imports name nothing
+
+
+R_LM = r"""#  File src/library/stats/R/lm.R
+#  Part of the R package, https://www.R-project.org
+
+lm <- function (formula, data, subset, weights, na.action,
+		method = "qr", model = TRUE, ...)
+{
+    ret.x <- x
+    cl <- match.call()
+    ## a comment with a stray { brace
+    mf <- match.call(expand.dots = FALSE)
+    m <- match(c("formula", "data", "subset"), names(mf), 0L)
+
+    mf <- mf[c(1L, m)]
+    mf$drop.unused.levels <- TRUE
+    msg <- "unbalanced } in a string"
+
+    if (method == "model.frame")
+	return(mf)
+    else if (method != "qr")
+	warning(gettextf("method = '%s' is not supported. Using 'qr'", method),
+                domain = NA)
+
+    z <- lm.fit(x, y, offset = offset, singular.ok = singular.ok, ...)
+    class(z) <- c(if(mlm) "mlm", "lm")
+    z
+}
+
+`[.formula` <- function(x, i) {
+    ans <- NextMethod("[")
+    ans
+}
+"""
+
+
+def test_r_functions_are_chunked_by_their_braces() -> None:
+    chunks = chunk_source("R/lm.R", R_LM, max_tokens=80)
+    assert_well_formed("R/lm.R", R_LM, chunks, 80)
+    # A long function is cut into windows, each named for it; braces in comments and strings count
+    # for nothing, and a name's dots are part of it (`lm.fit` would be a function, not a method).
+    windows = [chunk for chunk in chunks if chunk.symbol == "lm"]
+    assert len(windows) > 1 and {chunk.kind for chunk in windows} == {"function"}
+    assert holding(chunks, 'class(z) <- c(if(mlm) "mlm", "lm")').symbol == "lm"
+    assert holding(chunks, 'NextMethod("[")').symbol == "[.formula"
+    dotted = chunk_source("R/lm.R", "lm.fit <- function(x, y) {\n    qr(x)\n}\n")
+    assert (dotted[0].symbol, dotted[0].kind) == ("lm.fit", "function")
 
 
 VUE = """<script setup lang="ts">

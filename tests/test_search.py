@@ -382,6 +382,7 @@ def handle(path):
         ("_sysvdirs", "lib/helpers", "_sysvdirs()\n{"),  # a shell function merged with the one before
         ("+latin-1+", "specials.lisp", "(defconstant +latin-1+"),  # merged with the constant before
         ("to_assoc", "lib/inspect.ex", "defp to_assoc("),  # Elixir's private function, merged with the one before
+        ("qqnorm.default", "R/qqnorm.R", "qqnorm.default <- function"),  # R's dots are part of a name
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -407,10 +408,30 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"Overlay.m": OBJC_OVERLAY, "lib/helpers": SHELL_HELPERS, "completions/service": SHELL_CALLER}
     files |= {"specials.lisp": LISP_SPECIALS, "request.lisp": LISP_CALLER}
     files |= {"lib/inspect.ex": ELIXIR_INSPECT, "lib/formatter.ex": ELIXIR_CALLER}
+    files |= {"R/qqnorm.R": R_QQNORM, "R/qqplot.R": R_CALLER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
         assert (hit.path, definition in hit.text) == (path, True), mode
+
+
+# `qqnorm.default` is one name (R's S3 method for the generic `qqnorm`), merged with the generic.
+R_QQNORM = """qqnorm <- function(y, ...) UseMethod("qqnorm")
+
+qqnorm.default <- function(y, ylim, main = "Normal Q-Q Plot", datax = FALSE, ...)
+{
+    y <- y[!is.na(y)]
+    x <- qnorm(ppoints(length(y)))[order(order(y))]
+    plot(x, y, main = main, ...)
+}
+"""
+R_CALLER = """qqplot <- function(x, y, ...)
+{
+    # unlike qqnorm.default, both axes come from data: qqnorm.default(y) draws against normal quantiles
+    sx <- sort(x)
+    plot(sx, sort(y), ...)
+}
+"""
 
 
 # `to_assoc` is private (`defp`) and shares the chunk of `inspect` before it.
