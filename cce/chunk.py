@@ -42,8 +42,9 @@ from itertools import accumulate
 # function runs from `name() {` to its closing brace; Vue and Svelte components are cut into script,
 # markup and style. 29: Zig is chunked by its braces (it was cut into blank-line blocks). 30: shell's
 # dotfiles, Ruby's DSL files (Podfile, Fastfile) and Starlark's (BUILD.bazel, .bzl) are known. 31: R
-# is chunked by its braces, and a dotted name (`lm.fit`) names a function.
-CHUNKER_VERSION = "31"
+# is chunked by its braces, and a dotted name (`lm.fit`) names a function. 32: Scala's qualified
+# access (`private[immutable] def`) no longer hides a declaration.
+CHUNKER_VERSION = "32"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -622,7 +623,8 @@ def _mask(*alternatives: str) -> re.Pattern[str]:
     return re.compile("|".join(alternatives), re.M)
 
 
-_ANNOTATED = r"(?:[@\w$.]+(?:\([^()\n]*\))?\s+)*?"  # modifiers and annotations before a keyword
+# Modifiers and annotations before a keyword; Scala qualifies access (`private[immutable]`).
+_ANNOTATED = r"(?:[@\w$.]+(?:\([^()\n]*\)|\[[\w.]*\])?\s+)*?"
 _TYPE_DECL = re.compile(
     rf"^\s*{_ANNOTATED}(?P<kind>class|interface|enum|record|struct|trait|object|protocol|extension"
     # Swift's `class func` and `class var` declare type members, not a class.

@@ -1058,6 +1058,21 @@ def test_a_block_that_opens_with_a_definition_is_named_by_it(
     assert (first.symbol, first.kind) == (symbol, kind)
 
 
+def test_scala_qualified_access_does_not_hide_a_declaration() -> None:
+    body = "".join(f"      display{n} = that.display{n}\n" for n in range(12))
+    scala = (
+        "private[immutable] trait VectorPointer[T] {\n    private[immutable] var depth: Int = _\n\n"
+        "    // used\n    private[immutable] final def initFrom[U](that: VectorPointer[U]) = {\n"
+        f"      this.depth = that.depth\n\n{body}    }}\n\n"
+        "    protected[this] def gotoPos(index: Int): Unit = {\n      depth = index\n    }\n}\n"
+    )
+    chunks = chunk_source("immutable/Vector.scala", scala, max_tokens=80)
+    assert_well_formed("immutable/Vector.scala", scala, chunks, 80)
+    assert holding(chunks, "display11 = that").symbol == "VectorPointer.initFrom"
+    assert holding(chunks, "depth = index").symbol == "VectorPointer.gotoPos"
+    assert holding(chunks, "var depth").symbol == "VectorPointer"
+
+
 def test_kotlin_extension_functions_take_their_receiver_and_parameter_lists_hold_together() -> None:
     body = "".join(f"  val step{n} = options.value * {n} + offset\n" for n in range(8))
     kotlin = (
