@@ -468,4 +468,21 @@ CORPORA = {
         "R-patched/src/library/stats/R",
         QUERIES / "r-stats.json",
     ),
+    # PHP in Laravel's style (Eloquent), and a large TypeScript code base: the compiler's language service.
+    "laravel-database": Corpus(
+        "laravel-database",
+        "debian",
+        "php-illuminate-database",
+        "8.83.26+dfsg-2",
+        "usr/share/php/Illuminate/Database",
+        QUERIES / "laravel-database.json",
+    ),
+    "ts-services": Corpus(
+        "ts-services",
+        "debian-source",
+        "node-typescript",
+        "4.8.4+ds1-2",
+        "TypeScript-4.8.4/src/services",
+        QUERIES / "ts-services.json",
+    ),
 }
