@@ -43,8 +43,9 @@ from itertools import accumulate
 # markup and style. 29: Zig is chunked by its braces (it was cut into blank-line blocks). 30: shell's
 # dotfiles, Ruby's DSL files (Podfile, Fastfile) and Starlark's (BUILD.bazel, .bzl) are known. 31: R
 # is chunked by its braces, and a dotted name (`lm.fit`) names a function. 32: Scala's qualified
-# access (`private[immutable] def`) no longer hides a declaration.
-CHUNKER_VERSION = "32"
+# access (`private[immutable] def`) no longer hides a declaration. 33: in C#, Java and Dart a method
+# returning `object` is a method, not a singleton `object` declaration.
+CHUNKER_VERSION = "33"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -625,12 +626,22 @@ def _mask(*alternatives: str) -> re.Pattern[str]:
 
 # Modifiers and annotations before a keyword; Scala qualifies access (`private[immutable]`).
 _ANNOTATED = r"(?:[@\w$.]+(?:\([^()\n]*\)|\[[\w.]*\])?\s+)*?"
-_TYPE_DECL = re.compile(
-    rf"^\s*{_ANNOTATED}(?P<kind>class|interface|enum|record|struct|trait|object|protocol|extension"
-    # Swift's `class func` and `class var` declare type members, not a class.
-    r"|namespace|union|actor)\s+(?!(?:func|var|let|subscript)\b)(?P<name>[\w$.]+(?:\\[\w$]+)*)",  # PHP: Monolog\Handler
-    re.M,
-)
+_TYPE_KEYWORDS = "class|interface|enum|record|struct|trait|object|protocol|extension|namespace|union|actor"
+
+
+def _type_declaration(keywords: str) -> re.Pattern[str]:
+    return re.compile(
+        rf"^\s*{_ANNOTATED}(?P<kind>{keywords})"
+        # Swift's `class func` and `class var` declare type members, not a class.
+        r"\s+(?!(?:func|var|let|subscript)\b)(?P<name>[\w$.]+(?:\\[\w$]+)*)",  # PHP: Monolog\Handler
+        re.M,
+    )
+
+
+_TYPE_DECL = _type_declaration(_TYPE_KEYWORDS)
+# In C#, Java and Dart `object` is a type (`public object ReadJson(...)` is a method), not Kotlin's
+# or Scala's singleton declaration.
+_C_TYPE_DECL = _type_declaration(_TYPE_KEYWORDS.replace("|object|", "|"))
 # A Kotlin extension function is named with its receiver: `fun <T> List<T>.second()` is List.second.
 _KEYWORD_FUNC = re.compile(
     rf"^\s*{_ANNOTATED}(?:fun|func|function|def)\s+(?:<[^<>\n]*>\s*)?&?"
@@ -840,7 +851,7 @@ _OBJC_DECLS = (
 _OBJC_SOURCE = re.compile(r"^\s*(?:#\s*(?:import|include)\b|@(?:interface|implementation|protocol)\b|[-+]\s*\()", re.M)
 # Objective-C's methods sit between `@implementation Name` and `@end`, outside any braces.
 _OBJC_SCOPE = re.compile(r"^\s*@(?:(?:interface|implementation|protocol)\s+(?P<name>\w+)|end\b)", re.M)
-_C_FAMILY = ((_TYPE_DECL, "class"), (_C_FUNC, "function"))  # a method is `type name(`
+_C_FAMILY = ((_C_TYPE_DECL, "class"), (_C_FUNC, "function"))  # a method is `type name(`
 _KEYWORD_FAMILY = ((_TYPE_DECL, "class"), (_KEYWORD_FUNC, "function"))  # a method is `fun name(`
 _JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE), _JS_DECLS, _JS_MEMBERS)
 # Lisps (Emacs Lisp, Common Lisp, Scheme, Racket, Clojure) are brace languages whose braces are

@@ -1058,6 +1058,23 @@ def test_a_block_that_opens_with_a_definition_is_named_by_it(
     assert (first.symbol, first.kind) == (symbol, kind)
 
 
+def test_a_csharp_method_returning_object_is_a_method() -> None:
+    body = "".join(f"            var step{n} = reader.Value + {n};\n" for n in range(10))
+    csharp = (
+        "namespace Newtonsoft.Json.Converters\n{\n    public class XmlNodeConverter : JsonConverter\n    {\n"
+        "        public override object ReadJson(JsonReader reader, Type objectType)\n        {\n"
+        f"{body}            return null;\n        }}\n\n"
+        "        public object Value { get; set; }\n    }\n}\n"
+    )
+    chunks = chunk_source("Converters/XmlNodeConverter.cs", csharp, max_tokens=90)
+    assert_well_formed("Converters/XmlNodeConverter.cs", csharp, chunks, 90)
+    read = holding(chunks, "step9")
+    assert (read.symbol, read.kind) == ("XmlNodeConverter.ReadJson", "method")
+    # Kotlin's and Scala's `object` still declares one.
+    kotlin = chunk_source("Registry.kt", "object Registry {\n    fun all() = listOf(1)\n}\n")
+    assert (kotlin[0].symbol, kotlin[0].kind) == ("Registry", "object")
+
+
 def test_scala_qualified_access_does_not_hide_a_declaration() -> None:
     body = "".join(f"      display{n} = that.display{n}\n" for n in range(12))
     scala = (
