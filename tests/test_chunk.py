@@ -1771,10 +1771,13 @@ GARBAGE_PIECES = [
     'r#"', '"#', '"""', "def f():", "class A:", "fn x() {", "func (r *R) M() {", "function g() {",
     "# Title\n", "```\n", "@deco\n", "x = 1;", "\r", "\u00e9", "\u4e2d", "\x00", "=" * 40,
     "def m\n", "  def n(x)\n", "class K\n", "module M\n", "end\n", "  end\n", "rescue\n", "-- c\n",
-    "function M.f()\n", "defmodule X do\n", "@doc \"d\"\n",
+    "function M.f()\n", "defmodule X do\n", "@doc \"d\"\n", "<script>\n", "</script>\n", "<template>\n",
+    "</template>\n", "<style>\n", "</style>\n", "f() {\n", "f()\n{\n", "}\n", "#!/bin/sh\n", "x <- function(a) {",
+    "`[.f` <- function(x)", "\\\\ line", "pub fn z() void {", 'test "t" {', "private[p] def q", "-*- sh -*-",
 ]  # fmt: skip
 LANG_PATHS = ["f.py", "f.js", "f.ts", "f.go", "f.rs", "f.java", "f.c", "f.cpp", "f.cs", "f.php"]
 LANG_PATHS += ["f.kt", "f.swift", "f.scala", "f.dart", "f.rb", "f.lua", "f.ex", "f.jl", "f.md", "f.txt", "f.json"]
+LANG_PATHS += ["f.vue", "f.svelte", "f.sh", "f.zig", "f.R", "f.m", "f.hs", "f.clj", "bin/script"]
 
 
 @pytest.mark.parametrize("path", LANG_PATHS)
