@@ -44,8 +44,9 @@ from itertools import accumulate
 # dotfiles, Ruby's DSL files (Podfile, Fastfile) and Starlark's (BUILD.bazel, .bzl) are known. 31: R
 # is chunked by its braces, and a dotted name (`lm.fit`) names a function. 32: Scala's qualified
 # access (`private[immutable] def`) no longer hides a declaration. 33: in C#, Java and Dart a method
-# returning `object` is a method, not a singleton `object` declaration.
-CHUNKER_VERSION = "33"
+# returning `object` is a method, not a singleton `object` declaration. 34: a Jupyter notebook's cell
+# sources are chunked, its outputs left out.
+CHUNKER_VERSION = "34"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -96,7 +97,7 @@ _EXTENSIONS = {
     "h++": "cpp", "ipp": "cpp", "tpp": "cpp", "inl": "cpp", "cu": "cpp", "cuh": "cpp", "m": "objc", "mm": "objc",
     "cs": "csharp", "php": "php", "kt": "kotlin", "kts": "kotlin", "swift": "swift",
     "scala": "scala", "sc": "scala", "dart": "dart", "groovy": "groovy", "gradle": "groovy",
-    "md": "markdown", "markdown": "markdown", "mdx": "markdown",
+    "md": "markdown", "markdown": "markdown", "mdx": "markdown", "ipynb": "notebook",
     "rst": "restructuredtext", "txt": "text", "adoc": "asciidoc",
     "rb": "ruby", "bzl": "python", "sh": "shell", "bash": "shell", "zsh": "shell", "fish": "shell", "ps1": "powershell",
     "lua": "lua", "pl": "perl", "pm": "perl", "r": "r", "jl": "julia", "ex": "elixir", "exs": "elixir",
@@ -331,6 +332,10 @@ def _segments(ctx: _Ctx, text: str) -> tuple[list[_Seg], int]:
         return _end_segments(ctx), MERGE_TOKENS
     elif ctx.lang == "markdown":
         return _markdown_segments(ctx), MERGE_TOKENS
+    elif ctx.lang == "notebook":
+        segs = _notebook_segments(ctx)
+        if segs is not None:
+            return segs, MERGE_TOKENS
     elif ctx.lang == "shell":
         return _shell_segments(ctx), BLOCK_TOKENS
     elif ctx.lang in ("vue", "svelte"):
@@ -1396,6 +1401,43 @@ def _sfc_script(ctx: _Ctx, lo: int, hi: int) -> list[_Seg]:
     # Only the script's own lines are code: braces in the markup or style around it count for nothing.
     code = "\n".join(line if lo < k < hi else "" for k, line in enumerate(ctx.lines, 1))
     return _BraceFile(ctx, code, _JS).segments(lo, hi)
+
+
+# ---------------------------------------------------------------- Jupyter notebooks
+
+# A notebook is JSON, written one source line per line (`    "import numpy as np\n",`) in a cell's
+# "source" list. Only the cells' sources are chunked, one cell at a time, a markdown cell named by its
+# first heading; outputs (a plot's base64, a table) and metadata are no code and are left out.
+_NB_CELL_TYPE = re.compile(r'\s*"cell_type":\s*"(?P<type>\w+)"')
+_NB_SOURCE = re.compile(r'\s*"source":\s*\[\s*$')
+_NB_HEADING = re.compile(r'\s*"#{1,6}\s+(?P<title>(?:[^"\\]|\\.)*?)(?:\\n)?"')
+
+
+def _notebook_segments(ctx: _Ctx) -> list[_Seg] | None:
+    """One segment per cell source, or None when the file is not a notebook written line by line."""
+    segs: list[_Seg] = []
+    cell_type = "code"
+    k, last = 1, len(ctx.lines)
+    while k <= last:
+        line = ctx.lines[k - 1]
+        if found := _NB_CELL_TYPE.match(line):
+            cell_type = found["type"]
+        elif _NB_SOURCE.match(line):
+            end = next((j for j in range(k + 1, last + 1) if ctx.lines[j - 1].strip().startswith("]")), None)
+            if end is None:
+                return None
+            if end > k + 1:
+                heading = _NB_HEADING.match(ctx.lines[k]) if cell_type == "markdown" else None
+                symbol = heading["title"] if heading else None
+                kind = "section" if cell_type == "markdown" else "cell"
+                segs.append(_Seg(k + 1, end - 1, symbol, kind, _notebook_lines(ctx, symbol, kind)))
+            k = end
+        k += 1
+    return segs or None
+
+
+def _notebook_lines(ctx: _Ctx, symbol: str | None, kind: str) -> Callable[[int, int], list[_Seg]]:
+    return lambda start, end: _blocks(ctx, start, end, symbol, kind, None)
 
 
 # ---------------------------------------------------------------- Perl

@@ -629,7 +629,9 @@ def read_source(root: Path, info: FileInfo | str, max_file_size: int) -> SourceF
         return SKIP_TOO_LARGE  # it grew since fstat
     if data.find(b"\0", 0, BINARY_SNIFF_BYTES) >= 0:
         return SKIP_BINARY
-    if len(data) > MINIFIED_LINE_BYTES * (data.count(b"\n") + 1):
+    # A notebook's long lines are its outputs (a plot's base64), which the chunker leaves out.
+    notebook = rel.lower().endswith(".ipynb")
+    if not notebook and len(data) > MINIFIED_LINE_BYTES * (data.count(b"\n") + 1):
         return SKIP_MINIFIED
     text, redactions = redact(decode(data))
     return SourceFile(

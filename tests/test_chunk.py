@@ -1075,6 +1075,57 @@ def test_a_csharp_method_returning_object_is_a_method() -> None:
     assert (kotlin[0].symbol, kotlin[0].kind) == ("Registry", "object")
 
 
+NOTEBOOK = """{
+ "cells": [
+  {
+   "cell_type": "markdown",
+   "metadata": {},
+   "source": [
+    "# Training the model\\n",
+    "We fit a linear model to the cleaned data.\\n"
+   ]
+  },
+  {
+   "cell_type": "code",
+   "execution_count": 1,
+   "metadata": {},
+   "outputs": [
+    {
+     "data": {
+      "image/png": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+     },
+     "output_type": "display_data"
+    }
+   ],
+   "source": [
+    "import numpy as np\\n",
+    "def train(x):\\n",
+    "    return np.mean(x)"
+   ]
+  }
+ ],
+ "metadata": {"kernelspec": {"name": "python3"}},
+ "nbformat": 4,
+ "nbformat_minor": 5
+}
+"""
+
+
+def test_a_notebook_is_chunked_by_its_cells_sources_without_outputs() -> None:
+    chunks = chunk_source("analysis/train.ipynb", NOTEBOOK, max_tokens=120)
+    assert [chunk.lang for chunk in chunks] == ["notebook"] * len(chunks)
+    assert not any("iVBOR" in chunk.text or "nbformat" in chunk.text for chunk in chunks)
+    markdown = holding(chunks, "We fit a linear model")
+    assert (markdown.symbol, markdown.kind) == ("Training the model", "section")
+    code = holding(chunks, "def train(x)")
+    assert (code.start, code.end) == (24, 26) and code.kind == "cell"
+    lines = NOTEBOOK.split("\n")
+    assert code.text == "\n".join(lines[23:26])  # its lines of the file, as they are
+    # JSON that is not a notebook written line by line is cut as before, every line kept.
+    flat = '{"cells": [{"cell_type": "code", "source": "x = 1"}]}\n'
+    assert_well_formed("flat.ipynb", flat, chunk_source("flat.ipynb", flat))
+
+
 def test_scala_qualified_access_does_not_hide_a_declaration() -> None:
     body = "".join(f"      display{n} = that.display{n}\n" for n in range(12))
     scala = (

@@ -372,6 +372,16 @@ def test_minified_by_name_or_by_average_line_length(tmp_path: Path) -> None:
     assert read(tmp_path, "long_lines.py").text.count("\n") == 10
 
 
+def test_a_notebook_with_a_plot_is_read_not_skipped_as_minified(tmp_path: Path) -> None:
+    # Its long lines are outputs (a plot's base64), which the chunker leaves out.
+    plot = "iVBORw0KGgo" * 3000
+    notebook = f'{{\n "cells": [\n  {{\n   "outputs": [{{"data": {{"image/png": "{plot}"}}}}],\n   "source": [\n'
+    notebook += '    "x = 1\\n"\n   ]\n  }}\n ]\n}}\n'
+    make(tmp_path, {"analysis.ipynb": notebook, "analysis.json": notebook})
+    assert read(tmp_path, "analysis.ipynb").text == notebook
+    assert read_source(tmp_path, "analysis.json", MAX) == "minified"
+
+
 def test_invalid_utf8_is_replaced_and_hash_is_of_raw_bytes(tmp_path: Path) -> None:
     raw = b"\xef\xbb\xbfok = 1\nbad = '\xff\xfe'\n"
     make(tmp_path, {"m.py": raw})

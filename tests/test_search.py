@@ -96,6 +96,20 @@ def test_docs_rank_below_the_code_they_describe(build, mode):
     assert top_files(engine, "How do I install the router?", mode)[0] == "README.md"  # only prose answers it
 
 
+def test_a_notebook_cell_is_found_and_its_plot_is_not_indexed(build):
+    plot = "aGlzdG9ncmFt" * 2000  # base64 of a plot, in one long output line
+    notebook = (
+        '{\n "cells": [\n  {\n   "cell_type": "code",\n   "metadata": {},\n   "outputs": [\n'
+        f'    {{"data": {{"image/png": "{plot}"}}, "output_type": "display_data"}}\n   ],\n'
+        '   "source": [\n    "def histogram_of_latencies(samples):\\n",\n'
+        '    "    return np.histogram(samples, bins=50)"\n   ]\n  }\n ],\n "nbformat": 4\n}\n'
+    )
+    engine = build("notebook", {"notebooks/latency.ipynb": notebook, **FILLER})
+    hit = engine.search("histogram of request latencies", mode="lexical")[0]
+    assert hit.path == "notebooks/latency.ipynb" and "np.histogram" in hit.text
+    assert engine.search("aGlzdG9ncmFt", mode="lexical") == []  # outputs are no code
+
+
 @pytest.mark.parametrize("mode", ["lexical", "hybrid"])
 def test_gnu_style_prose_files_rank_below_the_code(build, mode):
     news = "Noteworthy changes: trailing slashes are now stripped from the path before matching.\n" * 5
