@@ -99,6 +99,7 @@ BINARY_SUFFIXES = frozenset({
 # over MINIFIED_LINE_BYTES (a bundle, a one-line JSON dump, an inlined base64 blob).
 MINIFIED_SUFFIXES = (".min.js", ".min.mjs", ".min.css", ".map")
 MINIFIED_LINE_BYTES = 1000
+_NOTEBOOK_SOURCE = re.compile(rb'"source":\s*\[\r?\n')
 
 BINARY_SNIFF_BYTES = 8192
 
@@ -629,8 +630,9 @@ def read_source(root: Path, info: FileInfo | str, max_file_size: int) -> SourceF
         return SKIP_TOO_LARGE  # it grew since fstat
     if data.find(b"\0", 0, BINARY_SNIFF_BYTES) >= 0:
         return SKIP_BINARY
-    # A notebook's long lines are its outputs (a plot's base64), which the chunker leaves out.
-    notebook = rel.lower().endswith(".ipynb")
+    # A notebook written line by line has long lines only in its outputs (a plot's base64), which
+    # the chunker leaves out; one written on a single line is as minified as any JSON dump.
+    notebook = rel.lower().endswith(".ipynb") and _NOTEBOOK_SOURCE.search(data) is not None
     if not notebook and len(data) > MINIFIED_LINE_BYTES * (data.count(b"\n") + 1):
         return SKIP_MINIFIED
     text, redactions = redact(decode(data))

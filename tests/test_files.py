@@ -377,9 +377,11 @@ def test_a_notebook_with_a_plot_is_read_not_skipped_as_minified(tmp_path: Path) 
     plot = "iVBORw0KGgo" * 3000
     notebook = f'{{\n "cells": [\n  {{\n   "outputs": [{{"data": {{"image/png": "{plot}"}}}}],\n   "source": [\n'
     notebook += '    "x = 1\\n"\n   ]\n  }}\n ]\n}}\n'
-    make(tmp_path, {"analysis.ipynb": notebook, "analysis.json": notebook})
+    flat = notebook.replace("\n", "")  # written on one line: as minified as any JSON dump
+    make(tmp_path, {"analysis.ipynb": notebook, "analysis.json": notebook, "flat.ipynb": flat})
     assert read(tmp_path, "analysis.ipynb").text == notebook
     assert read_source(tmp_path, "analysis.json", MAX) == "minified"
+    assert read_source(tmp_path, "flat.ipynb", MAX) == "minified"
 
 
 def test_invalid_utf8_is_replaced_and_hash_is_of_raw_bytes(tmp_path: Path) -> None:
