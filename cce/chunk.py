@@ -510,6 +510,13 @@ def _tile(ctx: _Ctx, anchors: list[_Seg], lo: int, hi: int, gap_symbol: str | No
     return segs
 
 
+def _block_parts(
+    ctx: _Ctx, symbol: str | None, kind: str, fenced: list[bool] | None = None
+) -> Callable[[int, int], list[_Seg]]:
+    """A segment's `split`: its blank-line blocks, each with the segment's name."""
+    return lambda start, end: _blocks(ctx, start, end, symbol, kind, fenced)
+
+
 def _blocks(ctx: _Ctx, lo: int, hi: int, symbol: str | None, kind: str, fenced: list[bool] | None) -> list[_Seg]:
     """Blank-line separated blocks of lo..hi (a blank line inside a code fence separates nothing)."""
     starts: list[int] = []
@@ -1389,10 +1396,7 @@ def _sfc_segments(ctx: _Ctx) -> list[_Seg]:
         if tag == "script":
             sections += _sfc_script(ctx, k, end)
         else:
-            def parts(start: int, end: int, tag: str = tag) -> list[_Seg]:
-                return _blocks(ctx, start, end, component, tag, None)
-
-            sections.append(_Seg(k, end, component, tag, parts))
+            sections.append(_Seg(k, end, component, tag, _block_parts(ctx, component, tag)))
         k = end + 1
     return _tile(ctx, sections, 1, last, component, "template")
 
@@ -1430,14 +1434,10 @@ def _notebook_segments(ctx: _Ctx) -> list[_Seg] | None:
                 heading = _NB_HEADING.match(ctx.lines[k]) if cell_type == "markdown" else None
                 symbol = heading["title"] if heading else None
                 kind = "section" if cell_type == "markdown" else "cell"
-                segs.append(_Seg(k + 1, end - 1, symbol, kind, _notebook_lines(ctx, symbol, kind)))
+                segs.append(_Seg(k + 1, end - 1, symbol, kind, _block_parts(ctx, symbol, kind)))
             k = end
         k += 1
     return segs or None
-
-
-def _notebook_lines(ctx: _Ctx, symbol: str | None, kind: str) -> Callable[[int, int], list[_Seg]]:
-    return lambda start, end: _blocks(ctx, start, end, symbol, kind, None)
 
 
 # ---------------------------------------------------------------- Perl
@@ -1510,15 +1510,12 @@ def _markdown_segments(ctx: _Ctx) -> list[_Seg]:
             k += 1  # the underline belongs to the heading
         k += 1
 
-    def paragraphs(symbol: str | None) -> Callable[[int, int], list[_Seg]]:
-        return lambda start, end: _blocks(ctx, start, end, symbol, "section", fenced)
-
     starts = [line for line, _ in headings]
     if not starts or starts[0] > 1:  # text before the first heading
         headings.insert(0, (1, None))
         starts.insert(0, 1)
     ends = [s - 1 for s in starts[1:]] + [len(lines)]
     return [
-        _Seg(start, end, title, "section", paragraphs(title))
+        _Seg(start, end, title, "section", _block_parts(ctx, title, "section", fenced))
         for (start, title), end in zip(headings, ends, strict=True)
     ]
