@@ -485,4 +485,13 @@ CORPORA = {
         "TypeScript-4.8.4/src/services",
         QUERIES / "ts-services.json",
     ),
+    # A third Kotlin set, a library rather than an Android module: the standard library's common code.
+    "kotlin-stdlib": Corpus(
+        "kotlin-stdlib",
+        "debian-source",
+        "kotlin",
+        "1.3.31+ds1-1",
+        "kotlin-1.3.31/libraries/stdlib/src/kotlin",
+        QUERIES / "kotlin-stdlib.json",
+    ),
 }
