@@ -78,7 +78,9 @@ SOURCE_DEFINITIONS = {
     "php": rf"^\s*{_MODIFIERS}*function\s+(\w+)|^\s*{_MODIFIERS}*class\s+(\w+)",
     "ruby": r"^\s*def\s+(?:self\.)?(\w+[?!=]?)|^\s*class\s+(\w+)",
     "lua": r"^\s*(?:local\s+)?function\s+(?:[\w.:]*[.:])?(\w+)\s*\(",
-    "kotlin": r"^\s*(?:[\w@]+\s+)*fun\s+(?:<[^>]*>\s*)?(?:\w+\.)?(\w+)|^\s*(?:[\w@]+\s+)*class\s+(\w+)",
+    # A receiver may have type arguments (`fun <T> Lazy<T>.getValue`): the name is after its dot.
+    "kotlin": r"^\s*(?:[\w@]+\s+)*fun\s+(?:<(?:[^<>]|<[^<>]*>)*>\s*)?(?:[\w.]+(?:<(?:[^<>]|<[^<>]*>)*>)?\??\.)?(\w+)"
+    r"|^\s*(?:[\w@]+\s+)*class\s+(\w+)",
     "swift": r"^\s*(?:[\w@]+\s+)*func\s+(\w+)|^\s*(?:[\w@]+\s+)*(?:class|struct|enum|protocol)\s+(\w+)",
     "perl": r"^\s*sub\s+(\w+)",
     "erlang": r"^([a-z]\w*)\(",

@@ -45,8 +45,9 @@ from itertools import accumulate
 # is chunked by its braces, and a dotted name (`lm.fit`) names a function. 32: Scala's qualified
 # access (`private[immutable] def`) no longer hides a declaration. 33: in C#, Java and Dart a method
 # returning `object` is a method, not a singleton `object` declaration. 34: a Jupyter notebook's cell
-# sources are chunked, its outputs left out.
-CHUNKER_VERSION = "34"
+# sources are chunked, its outputs left out. 35: Kotlin's and Swift's type parameters may nest
+# (`fun <T : Comparable<T>> naturalOrder()`), and `typealias` declares a type.
+CHUNKER_VERSION = "35"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -638,7 +639,7 @@ def _mask(*alternatives: str) -> re.Pattern[str]:
 
 # Modifiers and annotations before a keyword; Scala qualifies access (`private[immutable]`).
 _ANNOTATED = r"(?:[@\w$.]+(?:\([^()\n]*\)|\[[\w.]*\])?\s+)*?"
-_TYPE_KEYWORDS = "class|interface|enum|record|struct|trait|object|protocol|extension|namespace|union|actor"
+_TYPE_KEYWORDS = "class|interface|enum|record|struct|trait|object|protocol|extension|namespace|union|actor|typealias"
 
 
 def _type_declaration(keywords: str) -> re.Pattern[str]:
@@ -655,9 +656,10 @@ _TYPE_DECL = _type_declaration(_TYPE_KEYWORDS)
 # or Scala's singleton declaration.
 _C_TYPE_DECL = _type_declaration(_TYPE_KEYWORDS.replace("|object|", "|"))
 # A Kotlin extension function is named with its receiver: `fun <T> List<T>.second()` is List.second.
+_TYPE_ARGS = r"<(?:[^<>\n]|<(?:[^<>\n]|<[^<>\n]*>)*>)*>"  # `<T : Comparable<T>>`, nested twice at most
 _KEYWORD_FUNC = re.compile(
-    rf"^\s*{_ANNOTATED}(?:fun|func|function|def)\s+(?:<[^<>\n]*>\s*)?&?"
-    r"(?:(?:[\w$]+\.)*(?P<recv>[\w$]+)(?:<[^<>\n]*>)?\??\.)?(?P<name>[\w$]+)",
+    rf"^\s*{_ANNOTATED}(?:fun|func|function|def)\s+(?:{_TYPE_ARGS}\s*)?&?"
+    rf"(?:(?:[\w$]+\.)*(?P<recv>[\w$]+)(?:{_TYPE_ARGS})?\??\.)?(?P<name>[\w$]+)",
     re.M,
 )
 # A C-family function or method: type words, then the name, then "(" (the name check rejects keywords).
@@ -825,7 +827,7 @@ _TYPE_KINDS = frozenset(
     | {"union", "actor"}
 )
 _TEMPLATE_ARGS = re.compile(r"<[^<>]*>")
-_KIND_NAMES = {"mod": "module", "var": "variable", "opaque": "struct"}
+_KIND_NAMES = {"mod": "module", "var": "variable", "opaque": "struct", "typealias": "type"}
 _KEYWORDS = frozenset(
     {"if", "for", "foreach", "while", "switch", "catch", "return", "sizeof", "new", "else", "do", "try"}
     | {"using", "lock", "fixed", "throw", "case", "await", "yield", "typeof", "defined", "assert", "goto"}

@@ -1141,6 +1141,23 @@ def test_scala_qualified_access_does_not_hide_a_declaration() -> None:
     assert holding(chunks, "var depth").symbol == "VectorPointer"
 
 
+def test_kotlin_nested_type_parameters_and_typealias_are_named() -> None:
+    body = "".join(f"    val step{n} = compare(a, b) + {n}\n" for n in range(10))
+    kotlin = (
+        "/**\n * Returns a comparator that compares [Comparable] objects in natural order.\n */\n"
+        "public fun <T : Comparable<T>> naturalOrder(): Comparator<T> {\n" + body + "    return c\n}\n\n"
+        "public inline fun <K, V, R, M : MutableMap<in K, in R>> Map<out K, V>.mapValuesTo(destination: M): M {\n"
+        + body + "    return destination\n}\n\n"
+        "@Deprecated(\"Use SequenceScope instead.\")\npublic typealias SequenceBuilder<T> = SequenceScope<T>\n"
+    )
+    chunks = chunk_source("comparisons/Comparisons.kt", kotlin, max_tokens=120)
+    assert_well_formed("comparisons/Comparisons.kt", kotlin, chunks, 120)
+    assert holding(chunks, "natural order").symbol == "naturalOrder"
+    assert holding(chunks, "return destination").symbol == "Map.mapValuesTo"
+    alias = holding(chunks, "typealias")
+    assert (alias.symbol, alias.kind) == ("SequenceBuilder", "type")
+
+
 def test_kotlin_extension_functions_take_their_receiver_and_parameter_lists_hold_together() -> None:
     body = "".join(f"  val step{n} = options.value * {n} + offset\n" for n in range(8))
     kotlin = (
