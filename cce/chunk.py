@@ -46,8 +46,9 @@ from itertools import accumulate
 # access (`private[immutable] def`) no longer hides a declaration. 33: in C#, Java and Dart a method
 # returning `object` is a method, not a singleton `object` declaration. 34: a Jupyter notebook's cell
 # sources are chunked, its outputs left out. 35: Kotlin's and Swift's type parameters may nest
-# (`fun <T : Comparable<T>> naturalOrder()`), and `typealias` declares a type.
-CHUNKER_VERSION = "35"
+# (`fun <T : Comparable<T>> naturalOrder()`), and `typealias` declares a type. 36: a notebook's code
+# cell is named by the function or class it defines.
+CHUNKER_VERSION = "36"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -1417,6 +1418,7 @@ def _sfc_script(ctx: _Ctx, lo: int, hi: int) -> list[_Seg]:
 _NB_CELL_TYPE = re.compile(r'\s*"cell_type":\s*"(?P<type>\w+)"')
 _NB_SOURCE = re.compile(r'\s*"source":\s*\[\s*$')
 _NB_HEADING = re.compile(r'\s*"#{1,6}\s+(?P<title>(?:[^"\\]|\\.)*?)(?:\\n)?"')
+_NB_DEFINITION = re.compile(r'\s*"(?:async\s+)?(?P<kind>def|class)\s+(?P<name>\w+)')  # a cell defining a function
 
 
 def _notebook_segments(ctx: _Ctx) -> list[_Seg] | None:
@@ -1433,13 +1435,23 @@ def _notebook_segments(ctx: _Ctx) -> list[_Seg] | None:
             if end is None:
                 return None
             if end > k + 1:
-                heading = _NB_HEADING.match(ctx.lines[k]) if cell_type == "markdown" else None
-                symbol = heading["title"] if heading else None
-                kind = "section" if cell_type == "markdown" else "cell"
+                symbol, kind = _notebook_cell_name(ctx, k + 1, end - 1, cell_type)
                 segs.append(_Seg(k + 1, end - 1, symbol, kind, _block_parts(ctx, symbol, kind)))
             k = end
         k += 1
     return segs or None
+
+
+def _notebook_cell_name(ctx: _Ctx, start: int, end: int, cell_type: str) -> tuple[str | None, str]:
+    """A markdown cell is named by its heading, a code cell by the first function or class it defines."""
+    if cell_type == "markdown":
+        heading = _NB_HEADING.match(ctx.lines[start - 1])
+        return (heading["title"] if heading else None), "section"
+    for k in range(start, min(end, start + _HEAD_LINES - 1) + 1):
+        found = _NB_DEFINITION.match(ctx.lines[k - 1])
+        if found:
+            return found["name"], "function" if found["kind"] == "def" else "class"
+    return None, "cell"
 
 
 # ---------------------------------------------------------------- Perl

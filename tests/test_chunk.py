@@ -1118,7 +1118,7 @@ def test_a_notebook_is_chunked_by_its_cells_sources_without_outputs() -> None:
     markdown = holding(chunks, "We fit a linear model")
     assert (markdown.symbol, markdown.kind) == ("Training the model", "section")
     code = holding(chunks, "def train(x)")
-    assert (code.start, code.end) == (24, 26) and code.kind == "cell"
+    assert (code.start, code.end) == (24, 26) and (code.symbol, code.kind) == ("train", "function")
     lines = NOTEBOOK.split("\n")
     assert code.text == "\n".join(lines[23:26])  # its lines of the file, as they are
     # JSON that is not a notebook written line by line is cut as before, every line kept.

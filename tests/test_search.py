@@ -108,6 +108,7 @@ def test_a_notebook_cell_is_found_and_its_plot_is_not_indexed(build):
     hit = engine.search("histogram of request latencies", mode="lexical")[0]
     assert hit.path == "notebooks/latency.ipynb" and "np.histogram" in hit.text
     assert engine.search("aGlzdG9ncmFt", mode="lexical") == []  # outputs are no code
+    assert engine.search("histogram_of_latencies")[0].symbol == "histogram_of_latencies"  # the cell is named
 
 
 @pytest.mark.parametrize("mode", ["lexical", "hybrid"])
