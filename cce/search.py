@@ -526,20 +526,20 @@ def _nested_form(line: str, last: str, patterns: tuple[tuple[re.Pattern[str], st
 def _nested_definitions(store: Store, name: str) -> list[dict]:
     found = _nested_lines(store, name.rsplit(".", 1)[-1])
     if "." in name:  # R's names hold dots: `qqnorm.default` is one name, not qqnorm's `default`
-        found += _nested_lines(store, name, lang="r")
+        found += _nested_lines(store, name, only_lang="r")
     return found
 
 
-def _nested_lines(store: Store, last: str, lang: str | None = None) -> list[dict]:
-    """Lines inside chunks (of `lang`, or any) that define `last`."""
+def _nested_lines(store: Store, last: str, only_lang: str | None = None) -> list[dict]:
+    """Lines inside chunks (of `only_lang`, or any) that define `last`."""
     terms = name_terms(last)
-    if not terms or not (_R_NAME if lang == "r" else _NESTABLE_NAME).fullmatch(last):
+    if not terms or not (_R_NAME if only_lang == "r" else _NESTABLE_NAME).fullmatch(last):
         return []
-    only = " AND c.lang = ?" if lang else ""
+    only = " AND c.lang = ?" if only_lang else ""
     rows = store.query(
         "SELECT c.id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.lang, c.text FROM chunks_fts "
         f"JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ?{only} LIMIT 500",
-        (" AND ".join('"' + t + '"' for t in terms), *((lang,) if lang else ())),
+        (" AND ".join('"' + t + '"' for t in terms), *((only_lang,) if only_lang else ())),
     )
     found = []
     for cid, path, start, end, symbol, kind, lang, text in rows:
