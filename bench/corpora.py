@@ -494,4 +494,18 @@ CORPORA = {
         "kotlin-1.3.31/libraries/stdlib/src/kotlin",
         QUERIES / "kotlin-stdlib.json",
     ),
+    # Three more languages: Nim (its standard library's pure modules), Scheme (Guile's ice-9) and
+    # Racket (its package manager).
+    "nim-pure": Corpus("nim-pure", "debian", "nim", "1.6.10-2", "usr/lib/nim/lib/pure", QUERIES / "nim-pure.json"),
+    "guile-ice9": Corpus(
+        "guile-ice9", "debian", "guile-3.0-libs", "3.0.8-2", "usr/share/guile/3.0/ice-9", QUERIES / "guile-ice9.json"
+    ),
+    "racket-pkg": Corpus(
+        "racket-pkg",
+        "debian",
+        "racket-common",
+        "8.7+dfsg1-1",
+        "usr/share/racket/collects/pkg",
+        QUERIES / "racket-pkg.json",
+    ),
 }

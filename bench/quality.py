@@ -94,6 +94,8 @@ SOURCE_DEFINITIONS = {
     r"(?:def|class|object|trait)\s+(\w+)",
     "r": r"^([\w.]+)\s*<-\s*function\b",
     "zig": r"^\s*(?:pub\s+)?(?:(?:inline|export|extern|noinline)\s+)*fn\s+(\w+)",
+    "nim": r"^\s*(?:proc|func|iterator|template|macro|method|converter)\s+(\w+)\*?\s*[(\[:=]",
+    "scheme": r"^\((?:define|define-public|define\*|define-syntax|define-inlinable)\s+\(?([^\s()]+)",
     # A function defined at column 0: return type words, the name, parameters, then its body.
     "c": r"^(?!return\b|typedef\b|else\b)(?:[A-Za-z_]\w*[ \t*&]+)+\**([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:const\s*)?\{"
     # GNU style: the return type on a line of its own, the name at column 0 below it
@@ -106,6 +108,7 @@ SOURCE_DEFINITIONS["objc"] = r"^[-+]\s*\([^()\n]*\)\s*(\w+)|" + SOURCE_DEFINITIO
 SOURCE_DEFINITIONS["typescript"] = SOURCE_DEFINITIONS["javascript"]
 SOURCE_DEFINITIONS["commonlisp"] = SOURCE_DEFINITIONS["elisp"]
 SOURCE_DEFINITIONS["csharp"] = SOURCE_DEFINITIONS["java"]
+SOURCE_DEFINITIONS["racket"] = SOURCE_DEFINITIONS["scheme"].replace("define-inlinable", "define/contract")
 
 
 def source_identifier_check(

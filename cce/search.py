@@ -211,9 +211,15 @@ class Searcher:
         if not _NAME_QUERY.fullmatch(name):
             return []
         # Rust/C++/Perl paths, Perl's Class->method and Ruby's Class#method are dotted like symbols;
-        # JavaScript's `#private` keeps its `#`.
-        name = re.sub(r"(?<=\w)#", ".", name.replace("::", ".").replace("->", "."))
-        found = [match for match in find_symbol(self.store, name) if match["match"] in ("exact", "name")]
+        # JavaScript's `#private` keeps its `#`. A Lisp name may hold `->` or `::` itself
+        # (`string->symbol`), so the name as written is looked up first.
+        dotted = re.sub(r"(?<=\w)#", ".", name.replace("::", ".").replace("->", "."))
+        found = []
+        for candidate in dict.fromkeys((name, dotted)):
+            found = [match for match in find_symbol(self.store, candidate) if match["match"] in ("exact", "name")]
+            if found:
+                break
+        name = candidate
         # Only the best tier leads. The name as written first, then in any case (`builder` is not the
         # package Plack::Builder); then definitions before impls, prototypes and assignments (a
         # local `app = ...` in some function must not beat `APIRouter.app`); then the name itself
@@ -339,9 +345,11 @@ _DEFINITION = (
     r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:rec\s+)?(?:[\w.]+[.:])?{name}"
     r"(?![\w?!]|=\s*\()"
     # Lisps; Clojure's metadata (`^:private`, `^{:doc "..."}`) may come before the name
-    r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!-]*\s+['#]*\(?"
-    r"(?:\^(?:\{{[^}}\n]*\}}|\S+)\s+)*{name}(?![\w*!?-])"
+    r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!/-]*\s+['#]*\(?"
+    r"(?:\^(?:\{{[^}}\n]*\}}|\S+)\s+)*{name}(?![^\s()\[\]{{}}\"'])"
     r"|^\s*#\s*define\s+{name}\b"
+    # Nim's other routines, their parameters next: prose such as "method requires a watcher" is none
+    r"|^\s*(?:macro|template|iterator|converter|method)\s+{name}\*?\s*[(\[]"
     r"|^{name}\([^\n]*->|^{name}\s+::|^\s*(?:function\s+)?{name}\s*\(\)\s*\{{"  # Erlang, Haskell, shell
     # C-family: modifiers and a return type, then the name and its parameters, closed on the line
     # and followed by a body or `=>`, or going on to the next line (a prototype or a call ends in
@@ -363,8 +371,9 @@ _LOOKUP_RANK = {"definition": 1, "impl": 2, "extension": 2, "declaration": 2, "a
 _PROTOTYPE_LANGS = ("c", "cpp", "objc")
 _LOCAL_BINDING = re.compile(r"^\s*(?:let|var|val|const)\s")
 _NESTED_KINDS = tuple(kind for _form, kind in _NESTED_FORMS)
-# A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! * and + (`*sh-dir*`, `+crlf+`).
-_NESTABLE_NAME = re.compile(r"[\w$*+][\w$?!*+-]*=?")
+# A name whose definitions _DEFINITION can look for: Lisp's may hold - ? ! * + % : / < > and =
+# (`*sh-dir*`, `+crlf+`, `%futures`, `stat:blocks`, `read-cfg/def`, `string->symbol`, `<record>`).
+_NESTABLE_NAME = re.compile(r"[\w$*+%<][\w$?!*+%:/<>=-]*")
 _R_NAME = re.compile(r"[\w.]+")
 
 

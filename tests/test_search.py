@@ -398,6 +398,12 @@ def handle(path):
         ("+latin-1+", "specials.lisp", "(defconstant +latin-1+"),  # merged with the constant before
         ("to_assoc", "lib/inspect.ex", "defp to_assoc("),  # Elixir's private function, merged with the one before
         ("qqnorm.default", "R/qqnorm.R", "qqnorm.default <- function"),  # R's dots are part of a name
+        ("stat:blocks", "ice-9/posix.scm", "(define (stat:blocks f)"),  # Scheme's names hold `:` and `%`
+        ("%futures-available", "ice-9/posix.scm", "(define %futures-available"),
+        ("pkg-directory->installs", "private/addl.rkt", "(define (pkg-directory->installs"),  # not Perl's ->
+        ("read-pkg-cfg/def", "private/addl.rkt", "(define (read-pkg-cfg/def key)"),  # not .../def/scope
+        ("summary", "htmlgen.nim", "macro summary*("),  # Nim's macro, merged with the one before
+        ("requires", "lib/Mojo/Route.pm", "sub requires {"),  # not the POD line "method requires a ..."
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -424,6 +430,10 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"specials.lisp": LISP_SPECIALS, "request.lisp": LISP_CALLER}
     files |= {"lib/inspect.ex": ELIXIR_INSPECT, "lib/formatter.ex": ELIXIR_CALLER}
     files |= {"R/qqnorm.R": R_QQNORM, "R/qqplot.R": R_CALLER}
+    files |= {"ice-9/posix.scm": SCHEME_POSIX, "ice-9/ftw.scm": SCHEME_CALLER, "private/addl.rkt": RACKET_ADDL}
+    files |= {"private/install.rkt": RACKET_CALLER, "private/scope.rkt": RACKET_SCOPE}
+    files |= {"htmlgen.nim": NIM_HTMLGEN, "htmlparser.nim": NIM_CALLER}
+    files |= {"lib/Mojo/Route.pm": PERL_ROUTE, "lib/Mojo/Reactor.pm": PERL_REACTOR}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
@@ -446,6 +456,79 @@ R_CALLER = """qqplot <- function(x, y, ...)
     sx <- sort(x)
     plot(sx, sort(y), ...)
 }
+"""
+
+
+# One-line Scheme definitions share a chunk; their names hold `:` and `%`.
+SCHEME_POSIX = """(define (stat:size f) (vector-ref f 7))
+(define (stat:blocks f) (vector-ref f 12))
+(define (stat:perms f) (vector-ref f 14))
+(define %futures-mutex (make-mutex))
+(define %futures-available (make-condition-variable))
+"""
+SCHEME_CALLER = """(define (file-blocks name)
+  ;; stat:blocks counts 512-byte blocks: (stat:blocks st) after %futures-available is signalled
+  (let ((st (stat name))) (stat:blocks st)))
+"""
+# Racket's names hold `->` and `/`; `read-pkg-cfg/def/scope` is another name, in another file.
+RACKET_ADDL = """#lang racket/base
+(provide pkg-directory->installs)
+
+(define (read-cfg) (hash))
+(define (read-pkg-cfg/def key)
+  (read-pkg-cfg/def/scope key (lambda (v scope) v)))
+
+(define (pkg-directory->installs dir pkg-name)
+  (for/list ([f (in-directory dir)]) (cons pkg-name f)))
+"""
+RACKET_SCOPE = """#lang racket/base
+;; Like read-pkg-cfg/def, and the scope too: read-pkg-cfg/def reads through read-pkg-cfg/def/scope.
+(define (read-pkg-cfg/def/scope key get)
+  (get (hash-ref (read-cfg) key #f) 'user))
+"""
+RACKET_CALLER = """#lang racket/base
+(define (install-all dirs)
+  ;; pkg-directory->installs lists what a package adds; read-pkg-cfg/def gives the default scope
+  (for ([d dirs]) (pkg-directory->installs d (read-pkg-cfg/def 'name))))
+"""
+# Nim's small macros share a chunk; `summary` is exported (`*`).
+NIM_HTMLGEN = """macro sub*(e: varargs[untyped]): untyped =
+  ## Generates the HTML `sub` element.
+  result = xmlCheckedTag(e, "sub", commonAttr)
+
+macro summary*(e: varargs[untyped]): untyped =
+  ## Generates the HTML `summary` element.
+  result = xmlCheckedTag(e, "summary", commonAttr)
+"""
+NIM_CALLER = """proc toHtmlTag*(s: string): HtmlTag =
+  ## `summary` and `sub` tags: summary, details, summary again
+  case s
+  of "summary": result = tagSummary
+  else: result = tagUnknown
+"""
+
+
+PERL_ROUTE = """package Mojo::Route;
+use Mojo::Base -base;
+
+sub requires {
+  my $self = shift;
+  return $self->{requirements} unless @_;
+  $self->{requirements} = [@_];
+  return $self;
+}
+"""
+# POD prose: a line may begin with a word that declares routines in some language.
+PERL_REACTOR = """package Mojo::Reactor;
+
+=head2 io
+
+Watch handle for I/O events, invoking the callback whenever handle becomes readable or writable. This
+method requires an active I/O watcher, so it requires one: requires, requires.
+
+=cut
+
+sub io { croak 'Method "io" not implemented by subclass' }
 """
 
 
