@@ -96,6 +96,13 @@ SOURCE_DEFINITIONS = {
     "zig": r"^\s*(?:pub\s+)?(?:(?:inline|export|extern|noinline)\s+)*fn\s+(\w+)",
     "nim": r"^\s*(?:proc|func|iterator|template|macro|method|converter)\s+(\w+)\*?\s*[(\[:=]",
     "scheme": r"^\((?:define|define-public|define\*|define-syntax|define-inlinable)\s+\(?([^\s()]+)",
+    "solidity": r"^\s*(?:function|modifier)\s+(\w+)|^\s*(?:abstract\s+)?(?:contract|library|interface)\s+(\w+)",
+    "tcl": r"^\s*proc\s+(?:::)?(?:\w+::)*(\w+)",
+    "haxe": r"^\s*(?:(?:public|private|static|inline|override|extern|macro|dynamic|final)\s+)*function\s+(\w+)"
+    r"|^\s*(?:(?:extern|final|abstract|private)\s+)*(?:class|interface|enum|typedef)\s+(\w+)",
+    # D: types, and functions whose parameters close the line (Phobos opens the body on the next)
+    "d": r"^\s*(?:struct|class|interface|union|template)\s+(\w+)"
+    r"|^\s*(?:[\w!().\[\]*@]+\s+)+(\w+)\([^;{}()=]*\)\s*(?:const|pure|nothrow|@safe|@trusted|@nogc|\s)*$",
     # A function defined at column 0: return type words, the name, parameters, then its body.
     "c": r"^(?!return\b|typedef\b|else\b)(?:[A-Za-z_]\w*[ \t*&]+)+\**([A-Za-z_]\w*)\s*\([^;{}]*\)\s*(?:const\s*)?\{"
     # GNU style: the return type on a line of its own, the name at column 0 below it

@@ -47,8 +47,10 @@ from itertools import accumulate
 # returning `object` is a method, not a singleton `object` declaration. 34: a Jupyter notebook's cell
 # sources are chunked, its outputs left out. 35: Kotlin's and Swift's type parameters may nest
 # (`fun <T : Comparable<T>> naturalOrder()`), and `typealias` declares a type. 36: a notebook's code
-# cell is named by the function or class it defines.
-CHUNKER_VERSION = "36"
+# cell is named by the function or class it defines. 37: Solidity, D, Haxe, Tcl and PowerShell are
+# chunked by their braces, Crystal by its `end`s, F#, Fortran, Pascal, Ada and Visual Basic in named
+# blank-line blocks (all were plain text).
+CHUNKER_VERSION = "37"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -107,7 +109,11 @@ _EXTENSIONS = {
     "clj": "clojure", "cljs": "clojure", "cljc": "clojure", "lisp": "commonlisp", "lsp": "commonlisp",
     "asd": "commonlisp", "scm": "scheme", "ss": "scheme", "sld": "scheme", "rkt": "racket",
     "nim": "nim", "sql": "sql", "html": "html", "htm": "html", "css": "css", "scss": "scss",
-    "less": "less", "vue": "vue", "svelte": "svelte", "xml": "xml", "json": "json", "yaml": "yaml",
+    "less": "less", "vue": "vue", "svelte": "svelte", "sol": "solidity", "d": "d", "tcl": "tcl", "tm": "tcl",
+    "psm1": "powershell", "hx": "haxe", "cr": "crystal", "fs": "fsharp", "fsi": "fsharp", "fsx": "fsharp",
+    "f90": "fortran", "f95": "fortran", "f03": "fortran", "f08": "fortran", "f": "fortran", "for": "fortran",
+    "pas": "pascal", "dpr": "pascal", "lpr": "pascal", "adb": "ada", "ads": "ada", "vb": "vb",
+    "xml": "xml", "json": "json", "yaml": "yaml",
     "yml": "yaml", "toml": "toml", "ini": "ini", "cfg": "ini", "proto": "protobuf",
     "graphql": "graphql", "tf": "terraform", "mk": "make", "cmake": "cmake", "dockerfile": "dockerfile",
 }  # fmt: skip
@@ -820,6 +826,49 @@ _ZIG_DECLS = (
     ),
 )
 _ZIG_MULTILINE = r"\\\\[^\n]*"  # a line of a multi-line string literal: \\ to the end of the line
+# Solidity: contracts, libraries and interfaces hold functions, modifiers, events and errors.
+_SOLIDITY_DECLS = (
+    (re.compile(r"^\s*(?:abstract\s+)?(?:contract|library)\s+(?P<name>\w+)", re.M), "class"),
+    (re.compile(r"^\s*interface\s+(?P<name>\w+)", re.M), "interface"),
+    (re.compile(r"^\s*(?P<kind>struct|enum)\s+(?P<name>\w+)", re.M), "struct"),
+    (re.compile(r"^\s*(?:function|modifier)\s+(?P<name>\w+)", re.M), "function"),
+    (re.compile(r"^\s*(?P<name>constructor|fallback|receive)\s*\(", re.M), "function"),
+)
+# Haxe: metadata (`@:forward`) and modifiers, then an abstract (`enum abstract Kind(Int)` is no
+# enum named "abstract"), a typedef, a type or a function.
+_HAXE_PREFIX = (
+    r"^\s*(?:(?:@:?[\w.]+(?:\([^()\n]*\))?|public|private|extern|final|inline|static|override|dynamic|macro)\s+)*"
+)
+_HAXE_DECLS = (
+    (re.compile(rf"{_HAXE_PREFIX}(?:enum\s+)?abstract\s+(?P<name>\w+)", re.M), "class"),
+    (re.compile(rf"{_HAXE_PREFIX}typedef\s+(?P<name>\w+)", re.M), "type"),
+    (re.compile(rf"{_HAXE_PREFIX}(?P<kind>class|interface|enum)\s+(?P<name>\w+)", re.M), "class"),
+    (re.compile(rf"{_HAXE_PREFIX}function\s+(?P<name>\w+)", re.M), "function"),
+)
+# D: C's shapes, and templates as types (`struct Appender(A)`, `template isInputRange(R)`).
+# Its `unittest` blocks sit beside the code, as Zig's tests do: named `test`, they weigh as tests.
+_D_DECLS = (
+    (
+        re.compile(r"^\s*(?:(?:@\w+|pure|nothrow|static|private|public|package)\s+)*unit(?P<name>test)\b", re.M),
+        "function",
+    ),
+    (_type_declaration("class|interface|struct|union|enum|template"), "class"),
+    (_C_FUNC, "function"),
+)
+_POWERSHELL_DECLS = (
+    (
+        re.compile(r"^\s*(?:function|filter|workflow)\s+(?:(?:global|script|private):)?(?P<name>[\w.-]+)", re.M | re.I),
+        "function",
+    ),
+    (re.compile(r"^\s*(?P<kind>class|enum)\s+(?P<name>\w+)", re.M | re.I), "class"),
+)
+# Tcl: procs (`proc ::http::geturl {url args} {`), namespaces and TclOO classes and methods.
+_TCL_DECLS = (
+    (re.compile(r"^\s*proc\s+(?:::)?(?P<name>[\w:]+)", re.M), "function"),
+    (re.compile(r"^\s*namespace\s+eval\s+(?:::)?(?P<name>[\w:]+)", re.M), "module"),
+    (re.compile(r"^\s*(?:::)?(?:oo::)?class\s+create\s+(?:::)?(?P<name>[\w:]+)", re.M), "class"),
+    (re.compile(r"^\s*method\s+(?P<name>\w+)", re.M), "method"),
+)
 _SWIFT_INIT = (re.compile(r"^\s*(?:[@\w]+\s+)*?(?P<name>init|deinit|subscript)\b", re.M), "method")
 
 # Kinds whose members are named "Type.member" and split out when the whole is too big.
@@ -929,6 +978,13 @@ _BRACE_SYNTAX = {
     "groovy": _Syntax(
         _mask(*_C_MASK, _TRIPLE_DQ, _TRIPLE_SQ, _DQ_LINE, _SQ_LINE), (*_KEYWORD_FAMILY, (_C_FUNC, "function"))
     ),
+    "haxe": _Syntax(_mask(*_C_MASK, _DQ_MULTI, _SQ_MULTI), _HAXE_DECLS),
+    "solidity": _Syntax(_mask(*_C_MASK, _DQ_LINE, _SQ_LINE), _SOLIDITY_DECLS),
+    # D's nesting /+ +/ comments are masked as if flat; `r"..."` and backtick strings are raw.
+    "d": _Syntax(_mask(*_C_MASK, r"/\+[\s\S]*?(?:\+/|\Z)", _GO_RAW, _DQ_MULTI, _CHAR), _D_DECLS),
+    "powershell": _Syntax(_mask(r"<#[\s\S]*?(?:#>|\Z)", r"#[^\n]*", _DQ_MULTI, _SQ_MULTI), _POWERSHELL_DECLS),
+    # A Tcl comment is a command: `#` where a command may start (a `#` inside a word is no comment).
+    "tcl": _Syntax(_mask(r"(?:^|(?<=[;{]))[ \t]*#[^\n]*", _DQ_MULTI), _TCL_DECLS),
 }
 
 
@@ -1131,13 +1187,22 @@ _JULIA_DECLS = (
     re.compile(r"^\s*(?:function|macro)\s+(?P<name>[\w.!]+)"),
     re.compile(r"^\s*(?P<kind>module|baremodule|(?:mutable\s+)?struct|abstract\s+type)\s+(?P<name>\w+)"),
 )
-_END_DECLS = {"ruby": _RUBY_DECLS, "lua": _LUA_DECLS, "elixir": _ELIXIR_DECLS, "julia": _JULIA_DECLS}
-_END_KINDS = {"defmodule": "module", "defprotocol": "interface", "defimpl": "impl", "baremodule": "module"}
+# Crystal is written like Ruby, with structs, enums and C bindings (`lib LibC`) besides.
+_CRYSTAL_DECLS = (
+    re.compile(r"^\s*(?:(?:private|protected|abstract)\s+)*def\s+(?P<name>(?:self\.)?[^\s(;]+)"),
+    re.compile(r"^\s*(?:(?:private|abstract)\s+)*(?P<kind>class|module|struct|enum|lib)\s+(?P<name>[A-Z][\w:]*)"),
+)
+_END_DECLS = {
+    "ruby": _RUBY_DECLS, "lua": _LUA_DECLS, "elixir": _ELIXIR_DECLS, "julia": _JULIA_DECLS, "crystal": _CRYSTAL_DECLS
+}
+_END_KINDS = {
+    "defmodule": "module", "defprotocol": "interface", "defimpl": "impl", "baremodule": "module", "lib": "module"
+}
 _END_CONTAINERS = frozenset({"class", "module", "interface", "impl", "struct"})
 # Lines at a definition's own depth that go on with it rather than close it.
 _END_CONTINUES = re.compile(r"\s*(?:rescue|ensure|else|elsif|when|catch|after)\b")
 # Lines above a definition that describe it: comments, and Elixir's @doc/@spec attributes.
-_END_COMMENT = {"ruby": "#", "elixir": ("#", "@"), "julia": "#", "lua": "--"}
+_END_COMMENT = {"ruby": "#", "elixir": ("#", "@"), "julia": "#", "lua": "--", "crystal": "#"}
 
 
 def _end_segments(ctx: _Ctx) -> list[_Seg]:
@@ -1300,8 +1365,64 @@ _BLOCK_DECLS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
         (re.compile(r"\s*(?:extend\s+)?(?P<kind>type|interface|enum|input|union|scalar)\s+(?P<name>\w+)"), "type"),
     ),
     "terraform": ((re.compile(r'\s*(?P<kind>resource|data|module|variable|output)\s+"(?P<name>[^"]+)"'), "module"),),
+    "fsharp": (
+        (
+            re.compile(r"\s*(?:let|and)\s+(?:(?:rec|inline|private|internal|mutable)\s+)*(?P<name>[A-Za-z_][\w']*)"),
+            "function",
+        ),
+        (re.compile(r"\s*(?:static\s+|abstract\s+|override\s+|default\s+)*member\s+(?:\w+\.)?(?P<name>\w+)"), "method"),
+        (re.compile(r"\s*(?:type|and)\s+(?:private\s+|internal\s+)?(?P<name>[A-Z]\w*)"), "type"),
+        (re.compile(r"\s*module\s+(?:rec\s+)?(?P<name>[\w.]+)"), "module"),
+    ),
+    "fortran": (
+        (
+            re.compile(
+                r"(?i)\s*(?:(?:pure|impure|elemental|recursive|module|integer|real|logical|complex|character"
+                r"|double\s+precision|type\s*\([^)\n]*\))(?:\s*\([^)\n]*\)|\*\d+)?\s+)*"
+                r"(?P<kind>subroutine|function)\s+(?P<name>\w+)"
+            ),
+            "function",
+        ),
+        (
+            re.compile(r"(?i)\s*(?P<kind>module|program|submodule)\s+(?!procedure\b)(?:\([^)\n]*\)\s*)?(?P<name>\w+)"),
+            "module",
+        ),
+        (re.compile(r"(?i)\s*type\s*(?:,[^:\n]*::|::)?\s*(?P<name>\w+)\s*$"), "type"),
+        (re.compile(r"(?i)\s*interface\s+(?P<name>\w+)"), "interface"),
+    ),
+    "pascal": (
+        (
+            re.compile(r"(?i)\s*(?:class\s+)?(?P<kind>procedure|function|constructor|destructor)\s+(?P<name>[\w.]+)"),
+            "function",
+        ),
+        (re.compile(r"(?i)\s*(?P<name>\w+)\s*=\s*(?:packed\s+)?(?P<kind>class|record|object|interface)\b"), "class"),
+        (re.compile(r"(?i)\s*(?P<kind>unit|program|library)\s+(?P<name>[\w.]+)"), "module"),
+    ),
+    "ada": (
+        (re.compile(r'(?i)\s*(?:overriding\s+)?(?P<kind>procedure|function)\s+(?P<name>[\w.]+|"[^"\n]+")'), "function"),
+        (re.compile(r"(?i)\s*(?:generic\s+)?package\s+(?:body\s+)?(?P<name>[\w.]+)"), "module"),
+        (re.compile(r"(?i)\s*(?P<kind>protected|task)\s+(?:type\s+|body\s+)?(?P<name>\w+)"), "class"),
+        (re.compile(r"(?i)\s*(?:sub)?type\s+(?P<name>\w+)"), "type"),
+    ),
+    "vb": (
+        (
+            re.compile(
+                r"(?i)\s*(?:(?:public|private|protected|friend|shared|overrides|overridable|mustoverride"
+                r"|notoverridable|overloads|async|iterator|partial|shadows|static|readonly|default|widening"
+                r"|narrowing)\s+)*(?P<kind>function|sub|property|operator|class|module|structure|interface|enum)"
+                r"\s+(?P<name>\w+)"
+            ),
+            "function",
+        ),
+    ),
 }
-_BLOCK_KINDS = {"opaque": "type", "record": "struct", "message": "struct", "service": "interface", "input": "type"}
+_BLOCK_KINDS = {
+    "opaque": "type", "record": "struct", "message": "struct", "service": "interface", "input": "type",
+    "subroutine": "function", "procedure": "function", "sub": "function", "constructor": "method",
+    "destructor": "method", "property": "method", "operator": "method", "structure": "struct",
+    "program": "module", "submodule": "module", "unit": "module", "library": "module", "protected": "class",
+    "task": "class",
+}
 
 
 def _named_blocks(ctx: _Ctx, lo: int, hi: int, owner: str | None) -> list[_Seg]:

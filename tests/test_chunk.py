@@ -1312,6 +1312,230 @@ def test_zig_is_chunked_by_its_braces() -> None:
     assert holding(chunks, "@import").symbol in (None, "Run")  # imports name nothing
 
 
+SOLIDITY = """// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+
+/// @dev Implementation of the ERC-20 interface.
+abstract contract ERC20 is Context, IERC20 {
+    mapping(address account => uint256) private _balances;
+
+    constructor(string memory name_, string memory symbol_) {
+        _name = name_;
+        _symbol = symbol_;
+    }
+
+    /// @dev Moves a `value` amount of tokens from the caller's account to `to`.
+    function transfer(address to, uint256 value) public virtual returns (bool) {
+        address owner = _msgSender();
+        _transfer(owner, to, value); // a stray { brace in a comment
+        return true;
+    }
+
+    modifier onlyOwner() {
+        require(msg.sender == _owner, "caller is not the owner {");
+        _;
+    }
+}
+"""
+D_PATH = """module std.path;
+
+/// Returns the extension of a path: braces in "{strings}", `raw {strings}` and /+ comments { +/ do not count.
+string extension(string path) @safe pure nothrow
+{
+    auto i = lastIndexOf(path, '.');
+    return i < 0 ? null : path[i .. $];
+}
+
+@safe unittest
+{
+    assert(extension("file.d") == ".d");
+}
+
+struct PathSplitter(R)
+{
+    R _path;
+    @property bool empty() const { return _path.length == 0; }
+}
+"""
+TCL_HTTP = """# http.tcl --
+namespace eval ::http {
+    variable urlTypes
+    array set urlTypes {http {80 ::socket}}
+}
+
+# Fetch a URL; a # inside a word such as a#b is no comment.
+proc ::http::geturl {url args} {
+    set token [CreateToken a#b]
+    puts "{not a brace"
+    return $token
+}
+
+oo::class create ::http::Pool {
+    method request {url} {
+        return [geturl $url]
+    }
+}
+"""
+POWERSHELL = """<#
+.SYNOPSIS
+Gets a { module.
+#>
+function Get-ModuleInfo {
+    param([string]$Name)  # a { brace in a comment
+    return "module {$Name"
+}
+
+class Inventory {
+    [string] Describe() { return 'inventory' }
+}
+"""
+HAXE = """package haxe.display;
+
+@:forward
+enum abstract ModuleTypeKind(Int) {
+    var Class = 0;
+}
+
+typedef FieldResolution = {
+    var isQualified:Bool;
+}
+
+class Lambda {
+    public static inline function array<A>(it:Iterable<A>):Array<A> {
+        return [for (x in it) x];
+    }
+}
+"""
+CRYSTAL = """module HTTP
+  # Parses a request line.
+  def self.parse_line(line : String) : Request?
+    parts = line.split
+    Request.new(parts[0], parts[1])
+  end
+
+  struct Headers
+    def add(key, value)
+      @hash[key] = value
+    end
+  end
+end
+"""
+FSHARP = """let rec private chooseImpl f (source: seq<'T>) =
+    // keeps the elements for which the chooser gives Some value, in order
+    source |> Seq.filter f |> Seq.map (fun x -> x)
+
+type Result<'T, 'E> =
+    | Ok of 'T
+    | Error of 'E
+
+type Shape() =
+    member this.Area = 1.0
+    member this.Perimeter = 4.0
+    member this.Describe() = sprintf "shape %f" this.Area
+"""
+FORTRAN = """module solvers
+  implicit none
+contains
+
+  subroutine solve_tridiagonal(a, b, c, d, x)
+    real, intent(in) :: a(:), b(:), c(:), d(:)
+    real, intent(out) :: x(:)
+    x = d / b
+  end subroutine solve_tridiagonal
+
+  pure real function norm2(v)
+    real, intent(in) :: v(:)
+    norm2 = sqrt(sum(v**2))
+  end function norm2
+end module solvers
+"""
+PASCAL = """unit JsonScanner;
+
+interface
+
+type
+  TJSONScanner = class(TObject)
+  end;
+
+implementation
+
+constructor TJSONScanner.Create(Source: TStream);
+begin
+  FSource := Source;
+end;
+
+function TJSONScanner.Fetch: TJSONToken;
+begin
+  Result := tkEOF;
+end;
+"""
+ADA = """package body GNAT.CGI is
+
+   procedure Check_Environment is
+   begin
+      if not Valid_Environment then
+         raise Data_Error;
+      end if;
+   end Check_Environment;
+
+   function Key_Exists (Key : String) return Boolean is
+   begin
+      return Index (Key) /= 0;
+   end Key_Exists;
+end GNAT.CGI;
+"""
+VB = """Public Class Parser
+    Public Function ParseLine(line As String) As String()
+        Return line.Split(","c)
+    End Function
+
+    Private Shared Sub Reset()
+        count = 0
+    End Sub
+End Class
+"""
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "line", "symbol", "kind"),
+    [
+        ("token/ERC20.sol", SOLIDITY, "_transfer(owner, to, value)", "ERC20.transfer", "method"),
+        ("token/ERC20.sol", SOLIDITY, "_symbol = symbol_;", "ERC20.constructor", "method"),
+        ("token/ERC20.sol", SOLIDITY, 'require(msg.sender == _owner', "ERC20.onlyOwner", "method"),
+        ("std/path.d", D_PATH, "lastIndexOf(path, '.')", "extension", "function"),
+        ("std/path.d", D_PATH, 'assert(extension("file.d")', "test", "function"),  # weighs as a test
+        ("std/path.d", D_PATH, "R _path;", "PathSplitter", "struct"),
+        ("http/http.tcl", TCL_HTTP, "CreateToken a#b", "http.geturl", "method"),
+        ("http/http.tcl", TCL_HTTP, "array set urlTypes", "http", "module"),
+        ("http/http.tcl", TCL_HTTP, "return [geturl $url]", "http.Pool", "class"),
+        ("Modules.psm1", POWERSHELL, 'return "module {$Name"', "Get-ModuleInfo", "function"),
+        ("Modules.psm1", POWERSHELL, "[string] Describe()", "Inventory", "class"),
+        ("haxe/display/Display.hx", HAXE, "var Class = 0;", "ModuleTypeKind", "class"),  # no enum "abstract"
+        ("haxe/display/Display.hx", HAXE, "var isQualified:Bool;", "FieldResolution", "type"),
+        ("haxe/display/Display.hx", HAXE, "return [for (x in it) x];", "Lambda.array", "method"),
+        ("src/http.cr", CRYSTAL, "Request.new(parts[0]", "HTTP.parse_line", "method"),
+        ("src/http.cr", CRYSTAL, "@hash[key] = value", "HTTP.Headers", "struct"),
+        ("seq.fs", FSHARP, "source |> Seq.filter f", "chooseImpl", "function"),
+        ("seq.fs", FSHARP, "| Error of 'E", "Result", "type"),
+        ("seq.fs", FSHARP, "member this.Area", "Shape", "type"),
+        ("solvers.f90", FORTRAN, "x = d / b", "solve_tridiagonal", "function"),
+        ("solvers.f90", FORTRAN, "norm2 = sqrt(sum(v**2))", "norm2", "function"),
+        ("jsonscanner.pas", PASCAL, "FSource := Source;", "TJSONScanner.Create", "method"),
+        ("jsonscanner.pas", PASCAL, "Result := tkEOF;", "TJSONScanner.Fetch", "function"),
+        ("g-cgi.adb", ADA, "raise Data_Error;", "Check_Environment", "function"),
+        ("g-cgi.adb", ADA, "return Index (Key) /= 0;", "Key_Exists", "function"),
+        ("Parser.vb", VB, "Return line.Split", "Parser", "class"),
+        ("Parser.vb", VB, "count = 0", "Reset", "function"),
+    ],
+)
+def test_more_languages_name_their_definitions(path: str, text: str, line: str, symbol: str, kind: str) -> None:
+    # Small budgets, so that each definition is a chunk of its own.
+    chunks = chunk_source(path, text, max_tokens=60)
+    assert_well_formed(path, text, chunks, 60)
+    found = holding(chunks, line)
+    assert (found.symbol, found.kind) == (symbol, kind)
+
+
 R_LM = r"""#  File src/library/stats/R/lm.R
 #  Part of the R package, https://www.R-project.org
 
@@ -1842,10 +2066,13 @@ GARBAGE_PIECES = [
     "function M.f()\n", "defmodule X do\n", "@doc \"d\"\n", "<script>\n", "</script>\n", "<template>\n",
     "</template>\n", "<style>\n", "</style>\n", "f() {\n", "f()\n{\n", "}\n", "#!/bin/sh\n", "x <- function(a) {",
     "`[.f` <- function(x)", "\\\\ line", "pub fn z() void {", 'test "t" {', "private[p] def q", "-*- sh -*-",
+    "contract C {", "proc ::a::b {x} {", "<#", "#>", "/+", "+/", "unittest {", "enum abstract K(Int) {",
+    "subroutine s(x)\n", "procedure P;\n", "Public Sub S()\n", "let f x =\n",
 ]  # fmt: skip
 LANG_PATHS = ["f.py", "f.js", "f.ts", "f.go", "f.rs", "f.java", "f.c", "f.cpp", "f.cs", "f.php"]
 LANG_PATHS += ["f.kt", "f.swift", "f.scala", "f.dart", "f.rb", "f.lua", "f.ex", "f.jl", "f.md", "f.txt", "f.json"]
 LANG_PATHS += ["f.vue", "f.svelte", "f.sh", "f.zig", "f.R", "f.m", "f.hs", "f.clj", "bin/script"]
+LANG_PATHS += ["f.sol", "f.d", "f.tcl", "f.ps1", "f.hx", "f.cr", "f.fs", "f.f90", "f.pas", "f.adb", "f.vb"]
 
 
 @pytest.mark.parametrize("path", LANG_PATHS)
