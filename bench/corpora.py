@@ -508,4 +508,10 @@ CORPORA = {
         "usr/share/racket/collects/pkg",
         QUERIES / "racket-pkg.json",
     ),
+    # Two of the languages chunked since (CHUNKER_VERSION 37): Solidity, as npm ships it (its
+    # `build/` holds generated JSON artifacts beside the contracts), and Haxe's standard library.
+    "openzeppelin": Corpus(
+        "openzeppelin", "npm", "@openzeppelin/contracts", "5.0.2", "package", QUERIES / "openzeppelin.json"
+    ),
+    "haxe-std": Corpus("haxe-std", "debian", "haxe", "1:4.2.5-1", "usr/share/haxe/std/haxe", QUERIES / "haxe-std.json"),
 }
