@@ -341,8 +341,10 @@ _DEFINITION = (
     # Elixir's private functions, macros and guards (`defp`, `defmacrop`, `defguard`, `defdelegate`)
     r"(?:def(?:p|macrop?|guardp?|delegate)?|class|function\*?|func(?:\s*\([^)]*\))?|fn|struct|enum|trait|impl|"
     r"interface|type|module|object|"
-    # Ruby's `def self.name` and Lua's `function M.name`; Ruby's `name?` and `name=` are other names
-    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:rec\s+)?(?:[\w.]+[.:])?{name}"
+    # Ruby's `def self.name`, Lua's `function M.name` and Tcl's `proc ::http::geturl`; Ruby's `name?`
+    # and `name=` are other names
+    r"record|fun|val|var|let|const|macro_rules!|protocol|extension|namespace|sub|proc)\s+(?:rec\s+)?"
+    r"(?:::)?(?:\w+::)*(?:[\w.]+[.:])?{name}"
     r"(?![\w?!]|=\s*\()"
     # Lisps; Clojure's metadata (`^:private`, `^{:doc "..."}`) may come before the name
     r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!/-]*\s+['#]*\(?"
@@ -350,6 +352,10 @@ _DEFINITION = (
     r"|^\s*#\s*define\s+{name}\b"
     # Nim's other routines, their parameters next: prose such as "method requires a watcher" is none
     r"|^\s*(?:macro|template|iterator|converter|method)\s+{name}\*?\s*[(\[]"
+    # Fortran, Pascal, Ada and Visual Basic, in any case: the parameters, `;`, `is` or nothing next
+    r"|^\s*(?i:(?:(?:public|private|protected|friend|shared|overrides|overloads|static|pure|elemental"
+    r"|recursive|class|overriding)\s+)*(?:subroutine|procedure|function|sub|constructor|destructor)\s+)"
+    r"(?:\w+\.)?{name}\s*(?:\(|;|$|(?i:is|return)\b)"
     r"|^{name}\([^\n]*->|^{name}\s+::|^\s*(?:function\s+)?{name}\s*\(\)\s*\{{"  # Erlang, Haskell, shell
     # C-family: modifiers and a return type, then the name and its parameters, closed on the line
     # and followed by a body or `=>`, or going on to the next line (a prototype or a call ends in

@@ -404,6 +404,9 @@ def handle(path):
         ("read-pkg-cfg/def", "private/addl.rkt", "(define (read-pkg-cfg/def key)"),  # not .../def/scope
         ("summary", "htmlgen.nim", "macro summary*("),  # Nim's macro, merged with the one before
         ("requires", "lib/Mojo/Route.pm", "sub requires {"),  # not the POD line "method requires a ..."
+        ("geturl", "http/http.tcl", "proc ::http::geturl {url args} {"),  # Tcl's namespace path
+        ("Reset", "parser.pas", "procedure TParser.Reset;"),  # Pascal, merged with the one before
+        ("finalize", "solvers.f90", "subroutine finalize"),  # Fortran, no parameters, likewise
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -434,6 +437,8 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"private/install.rkt": RACKET_CALLER, "private/scope.rkt": RACKET_SCOPE}
     files |= {"htmlgen.nim": NIM_HTMLGEN, "htmlparser.nim": NIM_CALLER}
     files |= {"lib/Mojo/Route.pm": PERL_ROUTE, "lib/Mojo/Reactor.pm": PERL_REACTOR}
+    files |= {"http/http.tcl": TCL_HTTP, "http/client.tcl": TCL_CALLER, "parser.pas": PASCAL_PARSER}
+    files |= {"main.pas": PASCAL_CALLER, "solvers.f90": FORTRAN_SOLVERS, "main.f90": FORTRAN_CALLER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
@@ -508,6 +513,48 @@ NIM_CALLER = """proc toHtmlTag*(s: string): HtmlTag =
 """
 
 
+# Small definitions merged into one chunk, found by their line inside it.
+TCL_HTTP = """proc ::http::config {args} {
+    return [array get ::http::http]
+}
+proc ::http::geturl {url args} {
+    return [CreateToken $url]
+}
+"""
+TCL_CALLER = """# geturl fetches: http::geturl $url, then http::geturl again on a redirect
+set token [::http::geturl $url]
+"""
+PASCAL_PARSER = """function TParser.Parse(const Line: string): Integer;
+begin
+  Result := Length(Line);
+end;
+procedure TParser.Reset;
+begin
+  FCount := 0;
+end;
+"""
+PASCAL_CALLER = """program Main;
+{ Reset before parsing: Parser.Reset, then Reset again when done }
+begin
+  Parser.Reset;
+end.
+"""
+FORTRAN_SOLVERS = """module solvers
+contains
+  pure real function norm1(v)
+    norm1 = sum(abs(v))
+  end function norm1
+  subroutine finalize
+    deallocate(work)
+  end subroutine finalize
+end module solvers
+"""
+FORTRAN_CALLER = """program main
+  use solvers
+  ! finalize when done: call finalize, then finalize again after a restart
+  call finalize
+end program main
+"""
 PERL_ROUTE = """package Mojo::Route;
 use Mojo::Base -base;
 
