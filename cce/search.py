@@ -350,12 +350,6 @@ _DEFINITION = (
     r"|^\s*\((?:[\w.-]+[:/])?(?:[\w-]*-)?def(?:ine)?[\w*!/-]*\s+['#]*\(?"
     r"(?:\^(?:\{{[^}}\n]*\}}|\S+)\s+)*{name}(?![^\s()\[\]{{}}\"'])"
     r"|^\s*#\s*define\s+{name}\b"
-    # Nim's other routines, their parameters next: prose such as "method requires a watcher" is none
-    r"|^\s*(?:macro|template|iterator|converter|method)\s+{name}\*?\s*[(\[]"
-    # Fortran, Pascal, Ada and Visual Basic, in any case: the parameters, `;`, `is` or nothing next
-    r"|^\s*(?i:(?:(?:public|private|protected|friend|shared|overrides|overloads|static|pure|elemental"
-    r"|recursive|class|overriding)\s+)*(?:subroutine|procedure|function|sub|constructor|destructor)\s+)"
-    r"(?:\w+\.)?{name}\s*(?:\(|;|$|(?i:is|return)\b)"
     r"|^{name}\([^\n]*->|^{name}\s+::|^\s*(?:function\s+)?{name}\s*\(\)\s*\{{"  # Erlang, Haskell, shell
     # C-family: modifiers and a return type, then the name and its parameters, closed on the line
     # and followed by a body or `=>`, or going on to the next line (a prototype or a call ends in
@@ -514,11 +508,20 @@ def _point_at_declarations(store: Store, matches: dict[tuple[str, str, bool], di
 _GNU_DEFINITION = r"|^{name}\s*\((?:[^;\n]*\)\s*(?:\{{[^\n]*)?|[^;()\n]*,)?\s*$"
 _OBJC_DEFINITION = r"|^\s*[-+]\s*\((?:[^()\n]|\([^()\n]*\))*\)\s*{name}\b"
 _SHELL_DEFINITION = r"|^\s*(?:function\s+)?{name}\s*\(\s*\)\s*$"  # its `{` on the next line
+# Nim's other routines, their parameters next: prose such as "method requires a watcher" is none.
+_NIM_DEFINITION = r"|^\s*(?:macro|template|iterator|converter|method)\s+{name}\*?\s*[(\[]"
+# Fortran, Pascal and Ada routines, in any case, with the parameters, `;`, `is` or nothing next.
+_ROUTINE_DEFINITION = (
+    r"|^\s*(?i:(?:(?:pure|elemental|recursive|class|overriding)\s+)*"
+    r"(?:subroutine|procedure|function|constructor|destructor)\s+)(?:\w+\.)?{name}\s*(?:\(|;|$|(?i:is|return)\b)"
+)
 _LANG_DEFINITIONS = {
     "c": _GNU_DEFINITION,
     "cpp": _GNU_DEFINITION,
     "objc": _GNU_DEFINITION + _OBJC_DEFINITION,
     "shell": _SHELL_DEFINITION,
+    "nim": _NIM_DEFINITION,
+    **dict.fromkeys(("fortran", "pascal", "ada"), _ROUTINE_DEFINITION),
 }
 
 
