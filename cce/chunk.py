@@ -49,8 +49,8 @@ from itertools import accumulate
 # (`fun <T : Comparable<T>> naturalOrder()`), and `typealias` declares a type. 36: a notebook's code
 # cell is named by the function or class it defines. 37: Solidity, D, Haxe, Tcl and PowerShell are
 # chunked by their braces, Crystal by its `end`s, F#, Fortran, Pascal, Ada and Visual Basic in named
-# blank-line blocks (all were plain text).
-CHUNKER_VERSION = "37"
+# blank-line blocks (all were plain text). 38: a `.pp` file that opens a Pascal unit is Pascal.
+CHUNKER_VERSION = "38"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -159,7 +159,15 @@ def language_for(path: str, text: str = "") -> str:
     stem, dot, ext = name.rpartition(".")
     if dot and stem and ext in _EXTENSIONS:
         return _EXTENSIONS[ext]
+    if ext == "pp" and _PASCAL_UNIT.search(text[:_PASCAL_HEAD]):
+        return "pascal"
     return _declared_language(text) if text else "text"
+
+
+# `.pp` is Free Pascal's unit and Puppet's manifest: a Pascal file says `unit Name;` (or `program`,
+# `library`) after its header comment.
+_PASCAL_UNIT = re.compile(r"^\s*(?:unit|program|library)\s+[\w.]+\s*;", re.IGNORECASE | re.MULTILINE)
+_PASCAL_HEAD = 16_000
 
 
 def _declared_language(text: str) -> str:

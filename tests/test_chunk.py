@@ -470,6 +470,8 @@ def test_language_for(path: str, lang: str) -> None:
         ("scripts/y", "# -*- coding: utf-8 -*-\nx = 1\n", "text"),  # names no language
         ("scripts/z", "#!/usr/bin/env\npython\n", "text"),
         ("LICENSE", "Permission is hereby granted, free of charge\n", "text"),
+        ("src/fpjson.pp", "{ JSON support for Free Pascal }\n\nunit fpjson;\n\n{$mode objfpc}\n", "pascal"),
+        ("manifests/init.pp", "class nginx {\n  package { 'nginx': ensure => installed }\n}\n", "text"),  # Puppet's
     ],
 )
 def test_a_file_without_an_extension_is_known_by_its_first_or_mode_line(path: str, head: str, lang: str) -> None:
@@ -1522,6 +1524,7 @@ End Class
         ("solvers.f90", FORTRAN, "norm2 = sqrt(sum(v**2))", "norm2", "function"),
         ("jsonscanner.pas", PASCAL, "FSource := Source;", "TJSONScanner.Create", "method"),
         ("jsonscanner.pas", PASCAL, "Result := tkEOF;", "TJSONScanner.Fetch", "function"),
+        ("jsonscanner.pp", PASCAL, "Result := tkEOF;", "TJSONScanner.Fetch", "function"),  # Free Pascal's
         ("g-cgi.adb", ADA, "raise Data_Error;", "Check_Environment", "function"),
         ("g-cgi.adb", ADA, "return Index (Key) /= 0;", "Key_Exists", "function"),
         ("Parser.vb", VB, "Return line.Split", "Parser", "class"),
