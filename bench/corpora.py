@@ -514,4 +514,20 @@ CORPORA = {
         "openzeppelin", "npm", "@openzeppelin/contracts", "5.0.2", "package", QUERIES / "openzeppelin.json"
     ),
     "haxe-std": Corpus("haxe-std", "debian", "haxe", "1:4.2.5-1", "usr/share/haxe/std/haxe", QUERIES / "haxe-std.json"),
+    "tcllib-struct": Corpus(
+        "tcllib-struct",
+        "debian",
+        "tcllib",
+        "1.21+dfsg-1",
+        "usr/share/tcltk/tcllib1.21/struct",
+        QUERIES / "tcllib-struct.json",
+    ),
+    "phobos-allocator": Corpus(
+        "phobos-allocator",
+        "debian",
+        "libgphobos-12-dev",
+        "12.2.0-14+deb12u1",
+        "usr/lib/gcc/x86_64-linux-gnu/12/include/d/std/experimental/allocator",
+        QUERIES / "phobos-allocator.json",
+    ),
 }
