@@ -50,7 +50,8 @@ from itertools import accumulate
 # cell is named by the function or class it defines. 37: Solidity, D, Haxe, Tcl and PowerShell are
 # chunked by their braces, Crystal by its `end`s, F#, Fortran, Pascal, Ada and Visual Basic in named
 # blank-line blocks (all were plain text). 38: a `.pp` file that opens a Pascal unit is Pascal.
-CHUNKER_VERSION = "38"
+# 39: Tcl's `# name --` doc comment goes with the proc below it across a blank line.
+CHUNKER_VERSION = "39"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -842,6 +843,9 @@ _SOLIDITY_DECLS = (
     (re.compile(r"^\s*(?:function|modifier)\s+(?P<name>\w+)", re.M), "function"),
     (re.compile(r"^\s*(?P<name>constructor|fallback|receive)\s*\(", re.M), "function"),
 )
+# A doc comment goes with the declaration after it across blank lines: a `/**` comment, or Tcl's
+# `# ::struct::queue::unget --` header, which names the proc below it.
+_DOC_COMMENT_HEAD = re.compile(r"\s*(?:/\*\*|#\s*(?:::)?[\w:]+\s+--\s*$)")
 # Haxe: metadata (`@:forward`) and modifiers, then an abstract (`enum abstract Kind(Int)` is no
 # enum named "abstract"), a typedef, a type or a function.
 _HAXE_PREFIX = (
@@ -1060,7 +1064,7 @@ class _BraceFile:
         """Statements at `depth` in lo..hi: one starts after a blank line or a line ending in ; or }."""
         starts: list[int] = []
         after_blank = ended = False
-        doc_only = False  # the unit so far is a /** doc comment, which documents what follows it
+        doc_only = False  # the unit so far is a doc comment, which documents what follows it
         for i in range(lo, hi + 1):
             if self.ctx.blank(i):
                 after_blank = after_blank or (i not in self.inside and not doc_only)
@@ -1069,7 +1073,7 @@ class _BraceFile:
             level = self.depth[i] == depth and self.params[i] == self.params[lo]
             if not starts or (level and (after_blank or ended)):
                 starts.append(i)
-                doc_only = self.ctx.lines[i - 1].lstrip().startswith("/**")
+                doc_only = bool(_DOC_COMMENT_HEAD.match(self.ctx.lines[i - 1]))
             doc_only = doc_only and not code
             # A comment-only line ends nothing: it belongs to what follows it. `},` ends an object
             # literal's method (`format(value) {...},`) as `}` ends a class's.

@@ -1498,6 +1498,19 @@ End Class
 """
 
 
+def test_a_tcl_doc_comment_goes_with_the_proc_below_it() -> None:
+    # tcllib's style: a comment headed `# name --`, a blank line, then the proc it describes.
+    text = (
+        "proc ::struct::queue::get {name} {\n    return [lindex $q 0]\n}\n\n"
+        "# ::struct::queue::unget --\n#\n#\tPut an item into a queue, at the front.\n#\n# Results:\n#\tNone.\n\n"
+        "proc ::struct::queue::unget {name item} {\n    set q [linsert $q 0 $item]\n    return\n}\n"
+    )
+    chunks = chunk_source("struct/queue.tcl", text, max_tokens=80)
+    assert_well_formed("struct/queue.tcl", text, chunks, 80)
+    doc = holding(chunks, "Put an item into a queue")
+    assert (doc.symbol, doc.kind) == ("struct.queue.unget", "method")  # one definition with the proc
+
+
 @pytest.mark.parametrize(
     ("path", "text", "line", "symbol", "kind"),
     [
