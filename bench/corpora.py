@@ -508,8 +508,8 @@ CORPORA = {
         "usr/share/racket/collects/pkg",
         QUERIES / "racket-pkg.json",
     ),
-    # Two of the languages chunked since (CHUNKER_VERSION 37): Solidity, as npm ships it (its
-    # `build/` holds generated JSON artifacts beside the contracts), and Haxe's standard library.
+    # Two of the languages chunked since (CHUNKER_VERSION 37): Solidity, as npm ships it (cce skips
+    # its `build/` of generated JSON artifacts as build output), and Haxe's standard library.
     "openzeppelin": Corpus(
         "openzeppelin", "npm", "@openzeppelin/contracts", "5.0.2", "package", QUERIES / "openzeppelin.json"
     ),
