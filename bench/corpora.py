@@ -530,4 +530,58 @@ CORPORA = {
         "usr/lib/gcc/x86_64-linux-gnu/12/include/d/std/experimental/allocator",
         QUERIES / "phobos-allocator.json",
     ),
+    # Held out, written before their first score (this session): Python, TypeScript, Go, Rust, C++, and
+    # three languages no set held: Prolog, CMake and Object Pascal.
+    "celery": Corpus("celery", "pypi", "celery", "5.3.6", "celery", QUERIES / "celery.json"),
+    "redux-toolkit": Corpus(
+        "redux-toolkit", "npm", "@reduxjs/toolkit", "2.2.7", "package/src", QUERIES / "redux-toolkit.json"
+    ),
+    "prom-client-go": Corpus(
+        "prom-client-go",
+        "debian",
+        "golang-github-prometheus-client-golang-dev",
+        "1.14.0-3",
+        "usr/share/gocode/src/github.com/prometheus/client_golang/prometheus",
+        QUERIES / "prom-client-go.json",
+    ),
+    "hyper": Corpus(
+        "hyper",
+        "debian",
+        "librust-hyper-dev",
+        "0.14.19-1",
+        "usr/share/cargo/registry/hyper-0.14.19/src",
+        QUERIES / "hyper.json",
+    ),
+    "swipl-library": Corpus(
+        "swipl-library",
+        "debian",
+        "swi-prolog-core",
+        "9.0.4+dfsg-2",
+        "usr/lib/swi-prolog/library",
+        QUERIES / "swipl-library.json",
+    ),
+    "cmake-modules": Corpus(
+        "cmake-modules",
+        "debian",
+        "cmake-data",
+        "3.25.1-1",
+        "usr/share/cmake-3.25/Modules",
+        QUERIES / "cmake-modules.json",
+    ),
+    "nlohmann-json": Corpus(
+        "nlohmann-json",
+        "debian",
+        "nlohmann-json3-dev",
+        "3.11.2-2",
+        "usr/include/nlohmann",
+        QUERIES / "nlohmann-json.json",
+    ),
+    "fpc-fcl-web": Corpus(
+        "fpc-fcl-web",
+        "debian",
+        "fpc-source-3.2.2",
+        "3.2.2+dfsg-20",
+        "usr/share/fpcsrc/3.2.2/packages/fcl-web/src/base",
+        QUERIES / "fpc-fcl-web.json",
+    ),
 }
