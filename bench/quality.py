@@ -84,6 +84,7 @@ SOURCE_DEFINITIONS = {
     "swift": r"^\s*(?:[\w@]+\s+)*func\s+(\w+)|^\s*(?:[\w@]+\s+)*(?:class|struct|enum|protocol)\s+(\w+)",
     "perl": r"^\s*sub\s+(\w+)",
     "erlang": r"^([a-z]\w*)\(",
+    "prolog": r"^([a-z]\w*)\([^\n]*\)\s*(?::-|-->)",
     "elisp": r"^\(def\w*\s+([^\s()]+)",
     "clojure": r"^\(def(?:n-?|macro|multi|protocol|record|type|once)?\s+(?:\^[^\s{]+\s+)*([^\s()\[\]{}^]+)",
     "ocaml": r"^let\s+(?:rec\s+)?([a-z_][\w']*)",

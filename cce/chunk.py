@@ -51,7 +51,10 @@ from itertools import accumulate
 # chunked by their braces, Crystal by its `end`s, F#, Fortran, Pascal, Ada and Visual Basic in named
 # blank-line blocks (all were plain text). 38: a `.pp` file that opens a Pascal unit is Pascal.
 # 39: Tcl's `# name --` doc comment goes with the proc below it across a blank line.
-CHUNKER_VERSION = "39"
+# 40: JavaScript's and TypeScript's parentheses are counted (a `},` inside a parameter list ends no
+# statement) and their regex literals masked. 41: a `.pl` file of Prolog clauses is Prolog, not
+# Perl, in blank-line blocks named by predicate.
+CHUNKER_VERSION = "41"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -158,6 +161,8 @@ def language_for(path: str, text: str = "") -> str:
     if name.startswith("dockerfile."):  # Dockerfile.dev and friends
         return "dockerfile"
     stem, dot, ext = name.rpartition(".")
+    if ext == "pl" and _PROLOG_SOURCE.search(text[:_PASCAL_HEAD]):
+        return "prolog"
     if dot and stem and ext in _EXTENSIONS:
         return _EXTENSIONS[ext]
     if ext == "pp" and _PASCAL_UNIT.search(text[:_PASCAL_HEAD]):
@@ -169,6 +174,9 @@ def language_for(path: str, text: str = "") -> str:
 # `library`) after its header comment.
 _PASCAL_UNIT = re.compile(r"^\s*(?:unit|program|library)\s+[\w.]+\s*;", re.IGNORECASE | re.MULTILINE)
 _PASCAL_HEAD = 16_000
+# `.pl` is Perl's and Prolog's: a Prolog file has a directive (`:- module(csv, [...]).`) or a clause
+# (`head(X) :-`) at the start of a line, which no Perl line can be.
+_PROLOG_SOURCE = re.compile(r"^(?::-\s*[a-z]|[a-z]\w*(?:\([^\n]*\))?\s*(?::-|-->))", re.MULTILINE)
 
 
 def _declared_language(text: str) -> str:
@@ -906,9 +914,13 @@ class _Syntax:
     brackets: str = "{}"  # what opens and closes a block
     ends: tuple[str, ...] = (";", "}", "},")  # a line ending so ends a statement
     merge: int = MERGE_TOKENS  # how far small neighbouring units merge
-    # Blank lines inside a multi-line parameter list split nothing (a Kotlin data class's properties
-    # in groups). Off where regex literals could leave a parenthesis open (JavaScript's /\(/).
+    # Parentheses are counted, so that a `}` or `},` closing an object inside a multi-line parameter
+    # list or call (`options: {...},` in a TypeScript signature) ends no statement.
     params: bool = False
+    # A blank line inside an open parameter list splits nothing either (a Kotlin data class's
+    # properties in groups). Off where a regex literal the mask misses could leave a parenthesis open
+    # (JavaScript's /\(/): a blank line still ends a statement there, so a stray one costs little.
+    blank_params: bool = False
 
 
 _C_MASK = (_LINE_COMMENT, _BLOCK_COMMENT)
@@ -929,7 +941,10 @@ _OBJC_SOURCE = re.compile(r"^\s*(?:#\s*(?:import|include)\b|@(?:interface|implem
 _OBJC_SCOPE = re.compile(r"^\s*@(?:(?:interface|implementation|protocol)\s+(?P<name>\w+)|end\b)", re.M)
 _C_FAMILY = ((_C_TYPE_DECL, "class"), (_C_FUNC, "function"))  # a method is `type name(`
 _KEYWORD_FAMILY = ((_TYPE_DECL, "class"), (_KEYWORD_FUNC, "function"))  # a method is `fun name(`
-_JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE), _JS_DECLS, _JS_MEMBERS)
+# A regex literal is a `/` where an operand may start (after `=`, `(`, `,`, `=>`, `return`...), up to
+# the next unescaped `/` on its line: its parentheses and braces (/\(/, /\d{2}/) are no brackets.
+_JS_REGEX = r"(?:^|(?<=[=(,:;!&|?{\[])|(?<==>)|(?<=return))[ \t]*/(?![/*])(?:\\.|\[(?:\\.|[^\]\\\n])*+\]|[^/\\\n\[])++/"
+_JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE, _JS_REGEX), _JS_DECLS, _JS_MEMBERS, params=True)
 # Lisps (Emacs Lisp, Common Lisp, Scheme, Racket, Clojure) are brace languages whose braces are
 # parentheses: a top-level form is a unit, named by its defining form (`(defun magit-refresh ()`).
 # Masked: comments, strings, #| block comments |#, and character literals such as ?( and #\(.
@@ -980,9 +995,9 @@ _BRACE_SYNTAX = {
     "cpp": _Syntax(_mask(*_C_MASK, _CPP_RAW, _DQ_LINE, _CHAR), _C_DECLS),
     "objc": _Syntax(_mask(*_C_MASK, _CPP_RAW, _DQ_LINE, _CHAR), _OBJC_DECLS),
     "php": _Syntax(_mask(*_C_MASK, _HASH_COMMENT, _DQ_MULTI, _SQ_MULTI), _KEYWORD_FAMILY),
-    "kotlin": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY, params=True),
+    "kotlin": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY, params=True, blank_params=True),
     "swift": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE), _KEYWORD_FAMILY, (_SWIFT_INIT,)),
-    "scala": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY, params=True),
+    "scala": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _DQ_LINE, _CHAR), _KEYWORD_FAMILY, params=True, blank_params=True),
     "zig": _Syntax(_mask(_LINE_COMMENT, _ZIG_MULTILINE, _DQ_LINE, _CHAR), _ZIG_DECLS),
     "r": _Syntax(_mask(r"#[^\n]*", _DQ_MULTI, _SQ_MULTI), _R_DECLS),
     "dart": _Syntax(_mask(*_C_MASK, _TRIPLE_DQ, _TRIPLE_SQ, _DQ_LINE, _SQ_LINE), _C_FAMILY),
@@ -1008,6 +1023,9 @@ class _Owner:
     symbol: str | None
     kind: str
     in_type: bool
+
+
+_PARAM_BRACKETS = re.compile(r"[(){}]")
 
 
 def _blank_out(match: re.Match[str]) -> str:
@@ -1038,13 +1056,27 @@ class _BraceFile:
         self.depth = [0] * (len(self.code) + 2)
         # params[i]: open parentheses at the start of line i, where a parameter list can hold blank lines.
         self.params = [0] * (len(self.code) + 2)
-        level = params = 0
+        level = 0
+        # Open brackets in order, and how many of each: a } also closes the ( left open inside it.
+        opened: list[str] = []
+        count = {"(": 0, "{": 0}
         for i, line in enumerate(self.code, 1):
-            self.depth[i], self.params[i] = level, params
+            self.depth[i], self.params[i] = level, count["("]
             # A stray closing bracket must not take the depth below 0.
             level = max(0, level + line.count(syntax.brackets[0]) - line.count(syntax.brackets[1]))
-            if syntax.params:
-                params = max(0, params + line.count("(") - line.count(")"))
+            if not syntax.params:
+                continue
+            for bracket in _PARAM_BRACKETS.findall(line):
+                if bracket in count:
+                    opened.append(bracket)
+                    count[bracket] += 1
+                elif bracket == ")" and opened and opened[-1] == "(":
+                    count[opened.pop()] -= 1
+                elif bracket == "}" and count["{"]:
+                    closed = ""
+                    while closed != "{":
+                        closed = opened.pop()
+                        count[closed] -= 1
         self.depth[len(self.code) + 1] = level
         # owner[i]: the Objective-C class whose @implementation (or @interface) line i is in.
         self.owner: list[str | None] = []
@@ -1070,8 +1102,10 @@ class _BraceFile:
                 after_blank = after_blank or (i not in self.inside and not doc_only)
                 continue
             code = self.code[i - 1].strip()
-            level = self.depth[i] == depth and self.params[i] == self.params[lo]
-            if not starts or (level and (after_blank or ended)):
+            level = self.depth[i] == depth
+            same_params = self.params[i] == self.params[lo]
+            blank_split = after_blank and (same_params or not self.syntax.blank_params)
+            if not starts or (level and (blank_split or (ended and same_params))):
                 starts.append(i)
                 doc_only = bool(_DOC_COMMENT_HEAD.match(self.ctx.lines[i - 1]))
             doc_only = doc_only and not code
@@ -1401,6 +1435,11 @@ _BLOCK_DECLS: dict[str, tuple[tuple[re.Pattern[str], str], ...]] = {
         ),
         (re.compile(r"(?i)\s*type\s*(?:,[^:\n]*::|::)?\s*(?P<name>\w+)\s*$"), "type"),
         (re.compile(r"(?i)\s*interface\s+(?P<name>\w+)"), "interface"),
+    ),
+    "prolog": (  # a PlDoc comment (`%!  csv_read_file(+File, -Rows) is det.`), or a clause at column 0
+        (re.compile(r"%!\s+(?P<name>[a-z]\w*)"), "function"),
+        (re.compile(r":-\s*module\(\s*(?P<name>[a-z]\w*)"), "module"),
+        (re.compile(r"(?P<name>[a-z]\w*)(?:\(|\s*(?::-|-->))"), "function"),
     ),
     "pascal": (
         (

@@ -515,12 +515,15 @@ _ROUTINE_DEFINITION = (
     r"|^\s*(?i:(?:(?:pure|elemental|recursive|class|overriding)\s+)*"
     r"(?:subroutine|procedure|function|constructor|destructor)\s+)(?:\w+\.)?{name}\s*(?:\(|;|$|(?i:is|return)\b)"
 )
+# A Prolog clause's head at column 0 (its body is indented): `csv_read_file(File, Rows) :-`, a fact.
+_PROLOG_DEFINITION = r"|^{name}(?:\(|\s*(?::-|-->))"
 _LANG_DEFINITIONS = {
     "c": _GNU_DEFINITION,
     "cpp": _GNU_DEFINITION,
     "objc": _GNU_DEFINITION + _OBJC_DEFINITION,
     "shell": _SHELL_DEFINITION,
     "nim": _NIM_DEFINITION,
+    "prolog": _PROLOG_DEFINITION,
     **dict.fromkeys(("fortran", "pascal", "ada"), _ROUTINE_DEFINITION),
 }
 

@@ -481,6 +481,13 @@ def test_a_file_without_an_extension_is_known_by_its_first_or_mode_line(path: st
     assert {chunk.lang for chunk in chunks} == {lang}
 
 
+def test_a_pl_file_is_prolog_when_it_holds_a_directive_or_a_clause() -> None:
+    assert language_for("library/csv.pl", ":- module(csv, [csv_read_file/2]).\n") == "prolog"
+    assert language_for("lists.pl", "append([], L, L).\nappend([H|T], L, [H|R]) :-\n    append(T, L, R).\n") == "prolog"
+    assert language_for("script/tool.pl", "use strict;\nmy $x = run(1);\nsub run {\n    return 1;\n}\n") == "perl"
+    assert language_for("script/tool.pl") == "perl"
+
+
 def test_embedding_text_has_header_then_source() -> None:
     chunk = Chunk(3, 4, "    def add(self):\n        pass\n", "Router.add", "method", "python")
     assert embedding_text("fastapi/routing.py", chunk) == (
@@ -707,6 +714,36 @@ def test_typescript_functions_arrows_classes_and_members() -> None:
     assert (render.symbol, render.kind) == ("Widget.render", "method")
     assert holding(chunks, "onClick = ").symbol == "Widget.onClick"
     assert holding(chunks, "interface Options").symbol == "Options"
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        # An object type among the parameters: its `},` is no end of a statement.
+        "export function ensureQueryFn<T>(\n  options: {\n    queryFn?: Fn<T>\n  },\n  fetch?: Options,\n): Fn<T> {",
+        # A destructured parameter typed with an object type inside type arguments.
+        "function EditorWithStore({\n  store,\n}: Required<\n  Props & {\n    store: Store\n  },\n  'tools'\n>) {",
+    ],
+)
+def test_a_typescript_signature_holding_an_object_type_is_one_function(signature: str) -> None:
+    name = "ensureQueryFn" if "ensureQueryFn" in signature else "EditorWithStore"
+    text = f"import x from './x';\n\n{signature}\n{_filler_lines('step')}  return step1\n}}\n"
+    chunks = chunk_source("src/utils.ts", text, max_tokens=400)
+    assert_well_formed("src/utils.ts", text, chunks, 400)
+    body = [chunk for chunk in chunks if "step" in chunk.text]
+    assert body and {(chunk.symbol, chunk.kind) for chunk in body} == {(name, "function")}
+
+
+def test_a_javascript_regex_literal_holds_no_brackets() -> None:
+    # An unbalanced parenthesis or brace inside a regex once shifted every count after it.
+    text = (
+        f"export function first(s) {{\n{_filler_lines('a')}  return /\\(/.test(s) || /[{{]/.test(s)\n}}\n\n"
+        f"export function second(a, {{\n  b,\n}}) {{\n{_filler_lines('b')}  return a + b\n}}\n"
+    )
+    chunks = chunk_source("lib/re.js", text, max_tokens=400)
+    assert_well_formed("lib/re.js", text, chunks, 400)
+    assert holding(chunks, "function first").symbol == "first"
+    assert holding(chunks, "return a + b").symbol == "second"
 
 
 def _filler_lines(word: str) -> str:
@@ -1044,6 +1081,14 @@ BLOCK_FILLER = "".join(f"  step{n} = {n} * value + offset\n" for n in range(8))
             "function",
         ),
         ("api.proto", "service Greeter {", "Greeter", "interface"),
+        # Prolog: a PlDoc comment names its predicate, as a clause's head does.
+        (
+            "library/csv.pl",
+            "%!  csv_read_file(+File, -Rows) is det.\n%\ncsv_read_file(File, Rows) :-",
+            "csv_read_file",
+            "function",
+        ),
+        ("library/csv.pl", "csv(Rows) -->", "csv", "function"),
         ("schema.graphql", "type Query {", "Query", "type"),
     ],
 )

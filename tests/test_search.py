@@ -407,6 +407,7 @@ def handle(path):
         ("geturl", "http/http.tcl", "proc ::http::geturl {url args} {"),  # Tcl's namespace path
         ("Reset", "parser.pas", "procedure TParser.Reset;"),  # Pascal, merged with the one before
         ("finalize", "solvers.f90", "subroutine finalize"),  # Fortran, no parameters, likewise
+        ("csv_read_row", "library/csv.pl", "csv_read_row(Stream, Row, Options) :-"),  # Prolog, likewise
     ],
 )
 def test_a_query_that_names_a_definition_finds_it_first(build, query, path, definition):
@@ -439,6 +440,7 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     files |= {"lib/Mojo/Route.pm": PERL_ROUTE, "lib/Mojo/Reactor.pm": PERL_REACTOR}
     files |= {"http/http.tcl": TCL_HTTP, "http/client.tcl": TCL_CALLER, "parser.pas": PASCAL_PARSER}
     files |= {"main.pas": PASCAL_CALLER, "solvers.f90": FORTRAN_SOLVERS, "main.f90": FORTRAN_CALLER}
+    files |= {"library/csv.pl": PROLOG_CSV, "library/rows.pl": PROLOG_CALLER}
     engine = build("names", {**files, **FILLER})
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
@@ -510,6 +512,22 @@ NIM_CALLER = """proc toHtmlTag*(s: string): HtmlTag =
   case s
   of "summary": result = tagSummary
   else: result = tagUnknown
+"""
+
+
+# Prolog's small predicates share a chunk; a clause's head is at column 0, its body indented.
+PROLOG_CSV = """:- module(csv, [csv_read_file/2, csv_read_row/3]).
+
+csv_read_file(File, Rows) :-
+    csv_read_file(File, Rows, []).
+csv_read_row(Stream, Row, Options) :-
+    read_line_to_codes(Stream, Codes),
+    phrase(csv_row(Row, Options), Codes).
+"""
+PROLOG_CALLER = """rows(Stream, [Row|Rows]) :-
+    % csv_read_row/3 reads one row; csv_read_row fails at the end: csv_read_row again
+    csv_read_row(Stream, Row, []),
+    rows(Stream, Rows).
 """
 
 
