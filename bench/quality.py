@@ -85,6 +85,7 @@ SOURCE_DEFINITIONS = {
     "perl": r"^\s*sub\s+(\w+)",
     "erlang": r"^([a-z]\w*)\(",
     "prolog": r"^([a-z]\w*)\([^\n]*\)\s*(?::-|-->)",
+    "cmake": r"^\s*(?i:function|macro)\s*\(\s*([\w.+-]+)",
     "elisp": r"^\(def\w*\s+([^\s()]+)",
     "clojure": r"^\(def(?:n-?|macro|multi|protocol|record|type|once)?\s+(?:\^[^\s{]+\s+)*([^\s()\[\]{}^]+)",
     "ocaml": r"^let\s+(?:rec\s+)?([a-z_][\w']*)",

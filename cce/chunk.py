@@ -53,8 +53,9 @@ from itertools import accumulate
 # 39: Tcl's `# name --` doc comment goes with the proc below it across a blank line.
 # 40: JavaScript's and TypeScript's parentheses are counted (a `},` inside a parameter list ends no
 # statement) and their regex literals masked. 41: a `.pl` file of Prolog clauses is Prolog, not
-# Perl, in blank-line blocks named by predicate.
-CHUNKER_VERSION = "41"
+# Perl, in blank-line blocks named by predicate. 43: CMake's `function()` and `macro()` are named
+# definitions.
+CHUNKER_VERSION = "43"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -362,7 +363,9 @@ def _segments(ctx: _Ctx, text: str) -> tuple[list[_Seg], int]:
         if segs is not None:
             return segs, MERGE_TOKENS
     elif ctx.lang == "shell":
-        return _shell_segments(ctx), BLOCK_TOKENS
+        return _function_segments(ctx, lambda line: _shell_function(ctx, line)), BLOCK_TOKENS
+    elif ctx.lang == "cmake":
+        return _function_segments(ctx, lambda line: _cmake_definition(ctx, line)), BLOCK_TOKENS
     elif ctx.lang in ("vue", "svelte"):
         return _sfc_segments(ctx), MERGE_TOKENS
     # Plain blank-line blocks regroup like prose; in a language whose definitions are known, a block
@@ -1505,24 +1508,32 @@ _SHELL_FUNCTION = re.compile(
 )
 
 
-def _shell_segments(ctx: _Ctx) -> list[_Seg]:
+def _function_segments(ctx: _Ctx, definition: Callable[[int], tuple[str, str, int] | None]) -> list[_Seg]:
+    """The functions `definition` finds (its name, kind and last line for a line that opens one),
+    each with the comment right above it, and the blank-line blocks between them."""
     functions: list[_Seg] = []
     k, last = 1, len(ctx.lines)
     while k <= last:
-        found = _SHELL_FUNCTION.match(ctx.lines[k - 1])
-        end = _shell_function_end(ctx, k, found) if found else None
-        if end is None:
+        found = definition(k)
+        if found is None:
             k += 1
             continue
+        name, kind, end = found
         start, floor = k, functions[-1].end + 1 if functions else 1
         while start > floor and ctx.lines[start - 2].lstrip().startswith("#"):
             start -= 1
-        functions.append(_Seg(start, end, found["keyword"] or found["name"], "function"))
+        functions.append(_Seg(start, end, name, kind))
         k = end + 1
     segs: list[_Seg] = []
     for seg in _tile(ctx, functions, 1, last, None, "block"):
-        segs += [seg] if seg.kind == "function" else _named_blocks(ctx, seg.start, seg.end, None)
+        segs += [seg] if seg.kind != "block" else _named_blocks(ctx, seg.start, seg.end, None)
     return segs
+
+
+def _shell_function(ctx: _Ctx, line: int) -> tuple[str, str, int] | None:
+    found = _SHELL_FUNCTION.match(ctx.lines[line - 1])
+    end = _shell_function_end(ctx, line, found) if found else None
+    return None if end is None else (found["keyword"] or found["name"], "function", end)
 
 
 def _shell_function_end(ctx: _Ctx, line: int, found: re.Match[str]) -> int | None:
@@ -1544,6 +1555,30 @@ def _shell_function_end(ctx: _Ctx, line: int, found: re.Match[str]) -> int | Non
         if after and after["indent"] == found["indent"]:
             return None  # another function at this depth before a closing brace: unbalanced
     return None
+
+
+# ---------------------------------------------------------------- CMake
+
+# `function(name args)` or `macro(name)` to its `endfunction()` / `endmacro()`, in any case.
+_CMAKE_DEFINITION = re.compile(r"[ \t]*(?P<kind>function|macro)[ \t]*\([ \t]*(?P<name>[\w.+-]+)", re.IGNORECASE)
+
+
+def _cmake_definition(ctx: _Ctx, line: int) -> tuple[str, str, int] | None:
+    found = _CMAKE_DEFINITION.match(ctx.lines[line - 1])
+    if found is None:
+        return None
+    kind = found["kind"].lower()
+    closing = re.compile(rf"[ \t]*end{kind}[ \t]*\(", re.IGNORECASE)
+    depth = 0
+    for k in range(line + 1, len(ctx.lines) + 1):
+        text = ctx.lines[k - 1]
+        if closing.match(text):
+            if depth == 0:
+                return found["name"], kind, k
+            depth -= 1
+        elif (inner := _CMAKE_DEFINITION.match(text)) and inner["kind"].lower() == kind:
+            depth += 1
+    return None  # never closed: no definition to tell
 
 
 # ---------------------------------------------------------------- Vue and Svelte

@@ -517,6 +517,8 @@ _ROUTINE_DEFINITION = (
 )
 # A Prolog clause's head at column 0 (its body is indented): `csv_read_file(File, Rows) :-`, a fact.
 _PROLOG_DEFINITION = r"|^{name}(?:\(|\s*(?::-|-->))"
+# CMake's `function(name ...)` and `macro(name)`, in any case.
+_CMAKE_DEFINITION = r"|^\s*(?i:function|macro)\s*\(\s*{name}(?![\w.+-])"
 _LANG_DEFINITIONS = {
     "c": _GNU_DEFINITION,
     "cpp": _GNU_DEFINITION,
@@ -524,6 +526,7 @@ _LANG_DEFINITIONS = {
     "shell": _SHELL_DEFINITION,
     "nim": _NIM_DEFINITION,
     "prolog": _PROLOG_DEFINITION,
+    "cmake": _CMAKE_DEFINITION,
     **dict.fromkeys(("fortran", "pascal", "ada"), _ROUTINE_DEFINITION),
 }
 

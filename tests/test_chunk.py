@@ -734,6 +734,26 @@ def test_a_typescript_signature_holding_an_object_type_is_one_function(signature
     assert body and {(chunk.symbol, chunk.kind) for chunk in body} == {(name, "function")}
 
 
+def test_cmake_functions_and_macros_are_named_definitions() -> None:
+    steps = "".join(f"  set(_step{n} ${{ARGV{n}}})\n  list(APPEND _steps ${{_step{n}}})\n" for n in range(14))
+    text = (
+        "#[=======[.rst:\nFetchContent\n------------\n\nFetches content at configure time.\n#]=======]\n\n"
+        "include(CMakeParseArguments)\n\n"
+        f"# Declares where content comes from.\nfunction(FetchContent_Declare contentName)\n{steps}endfunction()\n\n"
+        f"MACRO(FetchContent_MakeAvailable)\n{steps}ENDMACRO()\n\nset(FETCHCONTENT_QUIET ON)\n"
+    )
+    macro_line = text.count("\n", 0, text.index("MACRO")) + 1
+    for path in ("Modules/FetchContent.cmake", "CMakeLists.txt"):
+        chunks = chunk_source(path, text, max_tokens=150)
+        assert_well_formed(path, text, chunks, 150)
+        declare = [chunk for chunk in chunks if "_step" in chunk.text and chunk.start < macro_line]
+        assert len(declare) > 1 and {(c.symbol, c.kind) for c in declare} == {("FetchContent_Declare", "function")}
+        assert "# Declares where" in declare[0].text
+        available = holding(chunks, "ENDMACRO")
+        assert (available.symbol, available.kind) == ("FetchContent_MakeAvailable", "macro")
+        assert holding(chunks, "Fetches content").symbol is None
+
+
 def test_a_javascript_regex_literal_holds_no_brackets() -> None:
     # An unbalanced parenthesis or brace inside a regex once shifted every count after it.
     text = (

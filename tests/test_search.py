@@ -515,6 +515,24 @@ NIM_CALLER = """proc toHtmlTag*(s: string): HtmlTag =
 """
 
 
+# CMake's small macros share a chunk, named for the first.
+CMAKE_PKGCONFIG = """macro(_pkgconfig_unset var)
+  set(${var} "" CACHE INTERNAL "")
+  set(${var}_FOUND "" CACHE INTERNAL "")
+  set(${var}_VERSION "" CACHE INTERNAL "")
+  set(${var}_PREFIX "" CACHE INTERNAL "")
+  set(${var}_INCLUDEDIR "" CACHE INTERNAL "")
+  set(${var}_LIBDIR "" CACHE INTERNAL "")
+endmacro()
+macro(pkg_check_modules _prefix _module0)
+  _pkgconfig_parse_options(_pkg_modules _pkg_is_required _pkg_is_silent ${_module0} ${ARGN})
+endmacro()
+"""
+CMAKE_CALLER = """# pkg_check_modules: pkg_check_modules(FOO foo)
+pkg_check_modules(FOO REQUIRED foo)
+"""
+
+
 # Prolog's small predicates share a chunk; a clause's head is at column 0, its body indented.
 PROLOG_CSV = """:- module(csv, [csv_read_file/2, csv_read_row/3]).
 
@@ -1083,6 +1101,13 @@ def test_names_that_merely_contain_the_name_do_not_crowd_out_its_definition(buil
     monkeypatch.setattr(search, "SYMBOL_SCAN_LIMIT", 3)  # fewer than the names containing "get"
     [first, *_] = find_symbol(engine.searcher().store, "get")
     assert (first["symbol"], first["kind"], first["match"]) == ("Store.get", "method", "exact")
+
+
+def test_a_cmake_macro_merged_into_another_is_found_by_its_line(build):
+    # The two small macros share a chunk named for the first; `macro(name` is a definition line.
+    engine = build("cmake", {"FindLibraries.cmake": CMAKE_PKGCONFIG, "CMakeLists.txt": CMAKE_CALLER})
+    [first, *_] = find_symbol(engine.searcher().store, "pkg_check_modules")
+    assert (first["path"], first["symbol"], first["match"]) == ("FindLibraries.cmake", "pkg_check_modules", "exact")
 
 
 RUBY_BODY = "".join(f"      step_{n} = normalise(value, {n}) if value\n" for n in range(4))
