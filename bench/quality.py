@@ -86,6 +86,7 @@ SOURCE_DEFINITIONS = {
     "erlang": r"^([a-z]\w*)\(",
     "prolog": r"^([a-z]\w*)\([^\n]*\)\s*(?::-|-->)",
     "cmake": r"^\s*(?i:function|macro)\s*\(\s*([\w.+-]+)",
+    "pascal": r"^\s*(?i:(?:class\s+)?(?:procedure|function|constructor|destructor)\s+)(?:\w+\.)*(\w+)",
     "elisp": r"^\(def\w*\s+([^\s()]+)",
     "clojure": r"^\(def(?:n-?|macro|multi|protocol|record|type|once)?\s+(?:\^[^\s{]+\s+)*([^\s()\[\]{}^]+)",
     "ocaml": r"^let\s+(?:rec\s+)?([a-z_][\w']*)",
