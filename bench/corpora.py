@@ -584,4 +584,38 @@ CORPORA = {
         "usr/share/fpcsrc/3.2.2/packages/fcl-web/src/base",
         QUERIES / "fpc-fcl-web.json",
     ),
+    # Held out, a second round this session: Python, Java, C, Ruby, PHP, Rust and Go.
+    "sqlalchemy-orm": Corpus(
+        "sqlalchemy-orm", "pypi", "SQLAlchemy", "2.0.36", "sqlalchemy/orm", QUERIES / "sqlalchemy-orm.json"
+    ),
+    "jdk-concurrent": _jdk_module("jdk-concurrent", "java.base/java/util/concurrent"),
+    # libuv as uvloop's source archive vendors it.
+    "libuv": Corpus(
+        "libuv", "pypi-sdist", "uvloop", "0.19.0", "uvloop-0.19.0/vendor/libuv/src", QUERIES / "libuv.json"
+    ),
+    "actionpack": Corpus(
+        "actionpack",
+        "debian",
+        "ruby-actionpack",
+        "2:6.1.7.10+dfsg-1~deb12u4",
+        "usr/share/rubygems-integration/all/gems/actionpack-6.1.7.10/lib",
+        QUERIES / "actionpack.json",
+    ),
+    "twig": Corpus("twig", "debian", "php-twig", "3.5.1-1+deb12u3", "usr/share/php/Twig", QUERIES / "twig.json"),
+    "rayon-core": Corpus(
+        "rayon-core",
+        "debian",
+        "librust-rayon-core-dev",
+        "1.10.1-1",
+        "usr/share/cargo/registry/rayon-core-1.10.1",
+        QUERIES / "rayon-core.json",
+    ),
+    "hcl": Corpus(
+        "hcl",
+        "debian",
+        "golang-github-hashicorp-hcl-v2-dev",
+        "2.14.1-2",
+        "usr/share/gocode/src/github.com/hashicorp/hcl/v2",
+        QUERIES / "hcl.json",
+    ),
 }
