@@ -54,8 +54,8 @@ from itertools import accumulate
 # 40: JavaScript's and TypeScript's parentheses are counted (a `},` inside a parameter list ends no
 # statement) and their regex literals masked. 41: a `.pl` file of Prolog clauses is Prolog, not
 # Perl, in blank-line blocks named by predicate. 43: CMake's `function()` and `macro()` are named
-# definitions.
-CHUNKER_VERSION = "43"
+# definitions. 44: braces that two branches of C's `#if ... #else` repeat are counted once.
+CHUNKER_VERSION = "44"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -1031,6 +1031,36 @@ class _Owner:
 _PARAM_BRACKETS = re.compile(r"[(){}]")
 
 
+# C's preprocessor may open one block in two ways (`#ifdef _MSC_VER` / `if (a) {` / `#else` /
+# `if (b) {` / `#endif`): counted twice, the brace leaves the rest of the file one level deep, a
+# single function to its end (libuv's tty.c). Where every branch opens (or closes) the same number
+# of blocks, only the first branch's braces count.
+_PREPROCESSED = frozenset({"c", "cpp", "objc", "csharp"})
+_PP_IF = re.compile(r"\s*#\s*if")
+_PP_ELSE = re.compile(r"\s*#\s*el(?:se|if)\b")
+_PP_ENDIF = re.compile(r"\s*#\s*endif\b")
+
+
+def _count_first_branch_only(code: list[str]) -> None:
+    """Blank the braces of `#else`/`#elif` branches that repeat the first branch's (in place)."""
+    groups: list[list[list[int]]] = []  # open conditionals, each a list of branches' line numbers
+    for i, line in enumerate(code):
+        if _PP_IF.match(line):
+            groups.append([[]])
+        elif groups and _PP_ELSE.match(line):
+            groups[-1].append([])
+        elif groups and _PP_ENDIF.match(line):
+            branches = groups.pop()
+            deltas = {sum(code[k].count("{") - code[k].count("}") for k in branch) for branch in branches}
+            if len(branches) > 1 and len(deltas) == 1 and deltas != {0}:
+                for k in (k for branch in branches[1:] for k in branch):
+                    code[k] = code[k].replace("{", " ").replace("}", " ")
+            if groups:  # the lines of a finished conditional belong to the branch around it
+                groups[-1][-1].extend(k for branch in branches for k in branch)
+        elif groups:
+            groups[-1][-1].append(i)
+
+
 def _blank_out(match: re.Match[str]) -> str:
     # Same length and the same line breaks, so offsets and line numbers stay put.
     return "\n".join(" " * len(part) for part in match.group().split("\n"))
@@ -1055,6 +1085,8 @@ class _BraceFile:
             pos, line = match.end(), line + breaks
         pieces.append(text[pos:])
         self.code = "".join(pieces).split("\n")[: len(ctx.lines)]
+        if ctx.lang in _PREPROCESSED:
+            _count_first_branch_only(self.code)
         # depth[i]: brace depth at the start of line i; depth[n + 1] at the end of the file.
         self.depth = [0] * (len(self.code) + 2)
         # params[i]: open parentheses at the start of line i, where a parameter list can hold blank lines.

@@ -754,6 +754,24 @@ def test_cmake_functions_and_macros_are_named_definitions() -> None:
         assert holding(chunks, "Fetches content").symbol is None
 
 
+def test_a_block_opened_in_two_preprocessor_branches_is_opened_once() -> None:
+    # libuv's tty.c: counted twice, the brace made the rest of the file one function.
+    steps = "".join(f"    total += table[{n}] * weight_{n};\n" for n in range(10))
+    text = (
+        "static int write_bufs(const char* buf, int c) {\n  int total = 0;\n"
+        "#ifdef _MSC_VER /* msvc */\n  if (_BitScanReverse(&bit, c)) {\n#else\n  if (c != 0) {\n#endif\n"
+        f"{steps}  }}\n  return total;\n}}\n\n"
+        "#if defined(_WIN32)\nstatic void platform_init(void) { init_win(); }\n"
+        "#else\nstatic void platform_init(void) { init_unix(); }\n#endif\n\n"
+        f"int tty_write(uv_loop_t* loop, const char* buf) {{\n{steps}  return 0;\n}}\n"
+    )
+    chunks = chunk_source("win/tty.c", text, max_tokens=120)
+    assert_well_formed("win/tty.c", text, chunks, 120)
+    assert holding(chunks, "weight_9;\n  }").symbol == "write_bufs"
+    assert holding(chunks, "int tty_write(").symbol == "tty_write"
+    assert holding(chunks, "init_unix").symbol == "platform_init"  # balanced branches count as they are
+
+
 def test_a_javascript_regex_literal_holds_no_brackets() -> None:
     # An unbalanced parenthesis or brace inside a regex once shifted every count after it.
     text = (
