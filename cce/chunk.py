@@ -54,8 +54,9 @@ from itertools import accumulate
 # 40: JavaScript's and TypeScript's parentheses are counted (a `},` inside a parameter list ends no
 # statement) and their regex literals masked. 41: a `.pl` file of Prolog clauses is Prolog, not
 # Perl, in blank-line blocks named by predicate. 43: CMake's `function()` and `macro()` are named
-# definitions. 44: braces that two branches of C's `#if ... #else` repeat are counted once.
-CHUNKER_VERSION = "44"
+# definitions. 44: braces that two branches of C's `#if ... #else` repeat are counted once. 45: a
+# JavaScript regex literal's character class is read for at most 200 characters.
+CHUNKER_VERSION = "45"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -946,7 +947,11 @@ _C_FAMILY = ((_C_TYPE_DECL, "class"), (_C_FUNC, "function"))  # a method is `typ
 _KEYWORD_FAMILY = ((_TYPE_DECL, "class"), (_KEYWORD_FUNC, "function"))  # a method is `fun name(`
 # A regex literal is a `/` where an operand may start (after `=`, `(`, `,`, `=>`, `return`...), up to
 # the next unescaped `/` on its line: its parentheses and braces (/\(/, /\d{2}/) are no brackets.
-_JS_REGEX = r"(?:^|(?<=[=(,:;!&|?{\[])|(?<==>)|(?<=return))[ \t]*/(?![/*])(?:\\.|\[(?:\\.|[^\]\\\n])*+\]|[^/\\\n\[])++/"
+# A character class is read for at most 200 characters, so that a line of unclosed `[` is linear.
+_JS_REGEX = (
+    r"(?:^|(?<=[=(,:;!&|?{\[])|(?<==>)|(?<=return))[ \t]*/(?![/*])"
+    r"(?:\\.|\[(?:\\.|[^\]\\\n]){0,200}+\]|[^/\\\n\[])++/"
+)
 _JS = _Syntax(_mask(*_C_MASK, _TEMPLATE, _DQ_LINE, _SQ_LINE, _JS_REGEX), _JS_DECLS, _JS_MEMBERS, params=True)
 # Lisps (Emacs Lisp, Common Lisp, Scheme, Racket, Clojure) are brace languages whose braces are
 # parentheses: a top-level form is a unit, named by its defining form (`(defun magit-refresh ()`).

@@ -2123,7 +2123,9 @@ def test_long_single_line_is_cut_into_slices() -> None:
     assert_well_formed("data.py", python, chunk_source("data.py", python))
 
 
-@pytest.mark.parametrize("text", ['"\\' * 20000, "'\\" * 20000, "`\\" * 20000, "/*" * 20000, "{\n" * 20000])
+@pytest.mark.parametrize(
+    "text", ['"\\' * 20000, "'\\" * 20000, "`\\" * 20000, "/*" * 20000, "{\n" * 20000, "=/[" * 20000]
+)
 def test_unterminated_literals_take_linear_time(text: str) -> None:
     for path in ("a.c", "a.js", "a.php", "a.rs"):
         started = time.perf_counter()
