@@ -366,7 +366,7 @@ def _segments(ctx: _Ctx, text: str) -> tuple[list[_Seg], int]:
     elif ctx.lang == "shell":
         return _function_segments(ctx, lambda line: _shell_function(ctx, line)), BLOCK_TOKENS
     elif ctx.lang == "cmake":
-        return _function_segments(ctx, lambda line: _cmake_definition(ctx, line)), BLOCK_TOKENS
+        return _function_segments(ctx, _cmake_definitions(ctx).get), BLOCK_TOKENS
     elif ctx.lang in ("vue", "svelte"):
         return _sfc_segments(ctx), MERGE_TOKENS
     # Plain blank-line blocks regroup like prose; in a language whose definitions are known, a block
@@ -1598,24 +1598,21 @@ def _shell_function_end(ctx: _Ctx, line: int, found: re.Match[str]) -> int | Non
 
 # `function(name args)` or `macro(name)` to its `endfunction()` / `endmacro()`, in any case.
 _CMAKE_DEFINITION = re.compile(r"[ \t]*(?P<kind>function|macro)[ \t]*\([ \t]*(?P<name>[\w.+-]+)", re.IGNORECASE)
+_CMAKE_END = re.compile(r"[ \t]*end(?P<kind>function|macro)[ \t]*\(", re.IGNORECASE)
 
 
-def _cmake_definition(ctx: _Ctx, line: int) -> tuple[str, str, int] | None:
-    found = _CMAKE_DEFINITION.match(ctx.lines[line - 1])
-    if found is None:
-        return None
-    kind = found["kind"].lower()
-    closing = re.compile(rf"[ \t]*end{kind}[ \t]*\(", re.IGNORECASE)
-    depth = 0
-    for k in range(line + 1, len(ctx.lines) + 1):
-        text = ctx.lines[k - 1]
-        if closing.match(text):
-            if depth == 0:
-                return found["name"], kind, k
-            depth -= 1
-        elif (inner := _CMAKE_DEFINITION.match(text)) and inner["kind"].lower() == kind:
-            depth += 1
-    return None  # never closed: no definition to tell
+def _cmake_definitions(ctx: _Ctx) -> dict[int, tuple[str, str, int]]:
+    """Each definition's first line -> its name, kind and closing line, matched in one pass (a
+    nested one of the same kind closes first; one never closed is no definition)."""
+    found: dict[int, tuple[str, str, int]] = {}
+    open_at: dict[str, list[tuple[int, str]]] = {"function": [], "macro": []}
+    for k, text in enumerate(ctx.lines, 1):
+        if opening := _CMAKE_DEFINITION.match(text):
+            open_at[opening["kind"].lower()].append((k, opening["name"]))
+        elif (closing := _CMAKE_END.match(text)) and open_at[kind := closing["kind"].lower()]:
+            start, name = open_at[kind].pop()
+            found[start] = (name, kind, k)
+    return found
 
 
 # ---------------------------------------------------------------- Vue and Svelte

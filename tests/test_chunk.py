@@ -2134,6 +2134,14 @@ def test_unterminated_literals_take_linear_time(text: str) -> None:
         assert_well_formed(path, text, chunks)
 
 
+@pytest.mark.parametrize(("path", "text"), [("CMakeLists.txt", "function(a)\n" * 20000), ("x.sh", "f() {\n" * 20000)])
+def test_unclosed_definitions_take_linear_time(path: str, text: str) -> None:
+    started = time.perf_counter()
+    chunks = chunk_source(path, text)
+    assert time.perf_counter() - started < 0.5  # a scan to the end per opening line would take minutes
+    assert_well_formed(path, text, chunks)
+
+
 def test_count_tokens_confirms_and_splits_only_what_is_over() -> None:
     calls = 0
 
