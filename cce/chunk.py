@@ -1044,16 +1044,26 @@ _PREPROCESSED = frozenset({"c", "cpp", "objc", "csharp"})
 _PP_IF = re.compile(r"\s*#\s*if")
 _PP_ELSE = re.compile(r"\s*#\s*el(?:se|if)\b")
 _PP_ENDIF = re.compile(r"\s*#\s*endif\b")
+_MAX_CONDITIONALS = 8
 
 
 def _count_first_branch_only(code: list[str]) -> None:
-    """Blank the braces of `#else`/`#elif` branches that repeat the first branch's (in place)."""
+    """Blank the braces of `#else`/`#elif` branches that repeat the first branch's (in place).
+    Conditionals nested deeper than _MAX_CONDITIONALS are read as plain lines: each line is then
+    counted a bounded number of times, so that any file takes linear time."""
     groups: list[list[list[int]]] = []  # open conditionals, each a list of branches' line numbers
+    deeper = 0  # conditionals open beyond those
     for i, line in enumerate(code):
         if _PP_IF.match(line):
-            groups.append([[]])
+            if len(groups) < _MAX_CONDITIONALS:
+                groups.append([[]])
+                continue
+            deeper += 1
+        elif deeper and (_PP_ELSE.match(line) or _PP_ENDIF.match(line)):
+            deeper -= bool(_PP_ENDIF.match(line))
         elif groups and _PP_ELSE.match(line):
             groups[-1].append([])
+            continue
         elif groups and _PP_ENDIF.match(line):
             branches = groups.pop()
             deltas = {sum(code[k].count("{") - code[k].count("}") for k in branch) for branch in branches}
@@ -1062,7 +1072,8 @@ def _count_first_branch_only(code: list[str]) -> None:
                     code[k] = code[k].replace("{", " ").replace("}", " ")
             if groups:  # the lines of a finished conditional belong to the branch around it
                 groups[-1][-1].extend(k for branch in branches for k in branch)
-        elif groups:
+            continue
+        if groups:
             groups[-1][-1].append(i)
 
 

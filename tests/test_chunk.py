@@ -2134,8 +2134,15 @@ def test_unterminated_literals_take_linear_time(text: str) -> None:
         assert_well_formed(path, text, chunks)
 
 
-@pytest.mark.parametrize(("path", "text"), [("CMakeLists.txt", "function(a)\n" * 20000), ("x.sh", "f() {\n" * 20000)])
-def test_unclosed_definitions_take_linear_time(path: str, text: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("CMakeLists.txt", "function(a)\n" * 20000),
+        ("x.sh", "f() {\n" * 20000),
+        ("a.c", "#if A\n{\n#else\n{\n" * 5000 + "#endif\n" * 5000),  # conditionals 5,000 deep
+    ],
+)
+def test_unclosed_or_deeply_nested_blocks_take_linear_time(path: str, text: str) -> None:
     started = time.perf_counter()
     chunks = chunk_source(path, text)
     assert time.perf_counter() - started < 0.5  # a scan to the end per opening line would take minutes
