@@ -55,8 +55,9 @@ from itertools import accumulate
 # statement) and their regex literals masked. 41: a `.pl` file of Prolog clauses is Prolog, not
 # Perl, in blank-line blocks named by predicate. 43: CMake's `function()` and `macro()` are named
 # definitions. 44: braces that two branches of C's `#if ... #else` repeat are counted once. 45: a
-# JavaScript regex literal's character class is read for at most 200 characters.
-CHUNKER_VERSION = "45"
+# JavaScript regex literal's character class is read for at most 200 characters. 46: a Rust macro
+# invocation's block of items (`ffi_fn! { fn hyper_task_free`) is named by its first item.
+CHUNKER_VERSION = "46"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -1179,7 +1180,22 @@ class _BraceFile:
         # them `tests.x` keeps them apart from the code they test (search counts them as tests).
         qualifies = in_type or (kind == "module" and self.ctx.lang == "rust")
         inner = _Owner(symbol if qualifies else owner.qual, symbol, kind, in_type)
-        return _Seg(start, end, symbol, kind, lambda s, e: self._members(s, e, depth, inner))
+        # A macro's block of items, whole, is named by its first item; cut, each item by its own name.
+        nameless = symbol == (owner.symbol if depth else None)
+        wrapped = self._macro_item(start, end, depth, owner) if nameless else None
+        named, named_kind = wrapped or (symbol, kind)
+        return _Seg(start, end, named, named_kind, lambda s, e: self._members(s, e, depth, inner))
+
+    def _macro_item(self, start: int, end: int, depth: int, owner: _Owner) -> tuple[str, str] | None:
+        """The first item inside a Rust macro invocation's block, if the unit is one: `ffi_fn! { fn
+        hyper_task_free(...) }`, `pin_project! { pub struct Oneshot ... }`, `cfg_rt! { ... }`."""
+        if self.ctx.lang != "rust":
+            return None
+        opening = next((i for i in range(start, end + 1) if self.code[i - 1].strip()[:1] not in ("", "#")), None)
+        if opening is None or not _RUST_MACRO_BLOCK.match(self.code[opening - 1]):
+            return None
+        symbol, kind = self._name(opening + 1, end, depth + 1, owner)
+        return (symbol, kind) if symbol is not None and symbol != owner.symbol else None
 
     def _members(self, start: int, end: int, depth: int, owner: _Owner) -> list[_Seg]:
         """A block's opening lines as a header, then its members one level deeper."""
@@ -1234,6 +1250,10 @@ class _BraceFile:
         if kind == "function" and dotted and not (owner.kind == "module" and owner.symbol):
             kind = "method"  # Go receivers, C++ Class::method, members of a type (not of a Rust module)
         return name, _KIND_NAMES.get(kind, kind)
+
+
+# A Rust macro invocation that opens a block of items (`cfg_rt! {`, `ffi_fn! {`, `pin_project! {`).
+_RUST_MACRO_BLOCK = re.compile(r"\s*[\w:]+!\s*\{\s*$")
 
 
 def _continues_list(head: str, name_at: int) -> bool:

@@ -772,6 +772,22 @@ def test_a_block_opened_in_two_preprocessor_branches_is_opened_once() -> None:
     assert holding(chunks, "init_unix").symbol == "platform_init"  # balanced branches count as they are
 
 
+def test_a_rust_macro_block_of_items_is_named_by_its_first_item() -> None:
+    # hyper's FFI wraps each function in `ffi_fn! { ... }`; Tokio wraps items in `cfg_rt! { ... }`.
+    body = "".join(f"        let step{n} = task.value({n});\n" for n in range(6))
+    small = f"ffi_fn! {{\n    /// Frees a task.\n    fn hyper_task_free(task: *mut hyper_task) {{\n{body}    }}\n}}\n"
+    items = "".join(f"    pub fn spawn_{n}(task: Task) -> JoinHandle {{\n{body}    }}\n\n" for n in range(8))
+    text = f"use crate::task;\n\n{small}\ncfg_rt! {{\n{items}}}\n"
+    chunks = chunk_source("src/ffi/task.rs", text, max_tokens=200)
+    assert_well_formed("src/ffi/task.rs", text, chunks, 200)
+    assert (holding(chunks, "fn hyper_task_free").symbol, holding(chunks, "fn hyper_task_free").kind) == (
+        "hyper_task_free",
+        "function",
+    )
+    # Too long for one chunk, the block is cut into its items, each named as before.
+    assert holding(chunks, "pub fn spawn_7").symbol == "spawn_7"
+
+
 def test_a_javascript_regex_literal_holds_no_brackets() -> None:
     # An unbalanced parenthesis or brace inside a regex once shifted every count after it.
     text = (
