@@ -788,6 +788,20 @@ def test_a_rust_macro_block_of_items_is_named_by_its_first_item() -> None:
     assert holding(chunks, "pub fn spawn_7").symbol == "spawn_7"
 
 
+def test_a_go_signature_holding_an_empty_struct_type_is_one_function() -> None:
+    # Prometheus's registry.go: `metricHashes map[uint64]struct{},` once ended the statement, and the
+    # body of processMetric was cut into unnamed pieces.
+    body = "".join(f"\tstep{n} := metric.Value({n})\n\tif step{n} == nil {{\n\t\treturn nil\n\t}}\n" for n in range(8))
+    text = (
+        "package prometheus\n\nfunc processMetric(\n\tmetric Metric,\n\tmetricHashes map[uint64]struct{},\n"
+        f"\tregisteredDescIDs map[uint64]struct{{}},\n) error {{\n{body}\treturn nil\n}}\n"
+    )
+    chunks = chunk_source("registry.go", text, max_tokens=150)
+    assert_well_formed("registry.go", text, chunks, 150)
+    body_chunks = [chunk for chunk in chunks if "step" in chunk.text]
+    assert len(body_chunks) > 1 and {(c.symbol, c.kind) for c in body_chunks} == {("processMetric", "function")}
+
+
 def test_a_javascript_regex_literal_holds_no_brackets() -> None:
     # An unbalanced parenthesis or brace inside a regex once shifted every count after it.
     text = (
