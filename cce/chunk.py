@@ -57,8 +57,10 @@ from itertools import accumulate
 # definitions. 44: braces that two branches of C's `#if ... #else` repeat are counted once. 45: a
 # JavaScript regex literal's character class is read for at most 200 characters. 46: a Rust macro
 # invocation's block of items (`ffi_fn! { fn hyper_task_free`) is named by its first item. 48: the
-# parentheses of every brace language but R, Tcl and the Lisps are counted, as JavaScript's are.
-CHUNKER_VERSION = "48"
+# parentheses of every brace language but R, Tcl and the Lisps are counted, as JavaScript's are. 49:
+# no change to chunks; the re-chunk gives back their language to chunks stored under another (the
+# `.pl` files of Prolog once read as Perl).
+CHUNKER_VERSION = "49"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.

@@ -407,12 +407,14 @@ class Writer:
 
     def replace_file(self, record: FileRecord, lang: str, redactions: int, chunks: list[NewChunk]) -> None:
         """Make the store hold exactly `chunks` for this file; unchanged chunks are left alone."""
-        old = dict(self._conn.execute("SELECT id, hash FROM chunks WHERE path = ?", (record.path,)))
+        rows = self._conn.execute("SELECT id, hash, lang FROM chunks WHERE path = ?", (record.path,))
+        old = {cid: (digest, lang) for cid, digest, lang in rows}
         new_ids = {c.id for c in chunks}
         self._delete_chunks(set(old) - new_ids)
         for c in chunks:
-            # Same place and source but another hash: the chunker named it anew (symbol, kind).
-            if old.get(c.id) == c.hash:
+            # Same place and source but another hash: the chunker named it anew (symbol, kind); or
+            # another language, which the hash leaves out (a `.pl` file found to be Prolog, not Perl).
+            if old.get(c.id) == (c.hash, c.lang):
                 continue
             vector = np.asarray(c.vector, dtype=np.float16).tobytes()
             self._conn.execute(

@@ -370,6 +370,25 @@ def test_chunks_of_an_older_chunker_are_remade_on_the_next_full_index_reusing_ve
     assert index_ok(project, env)["files_indexed"] == 0
 
 
+def test_a_chunk_an_older_chunker_read_in_another_language_gets_its_language_back(tmp_path, env):
+    # Its text, name and vector are the same, so only the language tells the rows apart.
+    project = make_project(tmp_path / "proj")
+    index_ok(project, env)
+    store = store_dir(env, project)
+    conn = sqlite3.connect(store / "index.sqlite")
+    with conn:
+        cid = conn.execute("SELECT id FROM chunks WHERE symbol = 'hash_password'").fetchone()[0]
+        conn.execute("UPDATE chunks SET lang = 'perl' WHERE id = ?", (cid,))
+    conn.close()
+    _set_meta(store, "chunker", "1")
+    summary = index_ok(project, env)
+    assert summary["rechunked"] and summary["chunks_embedded"] == 0
+    conn = sqlite3.connect(store / "index.sqlite")
+    lang = conn.execute("SELECT lang FROM chunks WHERE id = ?", (cid,)).fetchone()[0]
+    conn.close()
+    assert lang == "python"
+
+
 def test_store_of_another_model_is_refused_by_search_and_rebuilt_by_index(tmp_path, env):
     from tests.tinymodel import build_tiny_model
 
