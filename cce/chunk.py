@@ -59,7 +59,7 @@ from itertools import accumulate
 # invocation's block of items (`ffi_fn! { fn hyper_task_free`) is named by its first item. 48: the
 # parentheses of every brace language but R, Tcl and the Lisps are counted, as JavaScript's are. 49:
 # no change to chunks; the re-chunk gives back their language to chunks stored under another (the
-# `.pl` files of Prolog once read as Perl).
+# `.pl` files of Prolog once read as Perl). (42 and 47 were measured and not kept; see the README.)
 CHUNKER_VERSION = "49"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
@@ -167,11 +167,11 @@ def language_for(path: str, text: str = "") -> str:
     if name.startswith("dockerfile."):  # Dockerfile.dev and friends
         return "dockerfile"
     stem, dot, ext = name.rpartition(".")
-    if ext == "pl" and _PROLOG_SOURCE.search(text[:_PASCAL_HEAD]):
+    if ext == "pl" and _PROLOG_SOURCE.search(text[:_SHARED_EXTENSION_HEAD]):
         return "prolog"
     if dot and stem and ext in _EXTENSIONS:
         return _EXTENSIONS[ext]
-    if ext == "pp" and _PASCAL_UNIT.search(text[:_PASCAL_HEAD]):
+    if ext == "pp" and _PASCAL_UNIT.search(text[:_SHARED_EXTENSION_HEAD]):
         return "pascal"
     return _declared_language(text) if text else "text"
 
@@ -179,7 +179,8 @@ def language_for(path: str, text: str = "") -> str:
 # `.pp` is Free Pascal's unit and Puppet's manifest: a Pascal file says `unit Name;` (or `program`,
 # `library`) after its header comment.
 _PASCAL_UNIT = re.compile(r"^\s*(?:unit|program|library)\s+[\w.]+\s*;", re.IGNORECASE | re.MULTILINE)
-_PASCAL_HEAD = 16_000
+# How far into a file with a shared extension its mark is looked for (past a long licence comment).
+_SHARED_EXTENSION_HEAD = 16_000
 # `.pl` is Perl's and Prolog's: a Prolog file has a directive (`:- module(csv, [...]).`) or a clause
 # (`head(X) :-`) at the start of a line, which no Perl line can be.
 _PROLOG_SOURCE = re.compile(r"^(?::-\s*[a-z]|[a-z]\w*(?:\([^\n]*\))?\s*(?::-|-->))", re.MULTILINE)
@@ -1114,7 +1115,7 @@ class _BraceFile:
             _count_first_branch_only(self.code)
         # depth[i]: brace depth at the start of line i; depth[n + 1] at the end of the file.
         self.depth = [0] * (len(self.code) + 2)
-        # params[i]: open parentheses at the start of line i, where a parameter list can hold blank lines.
+        # params[i]: open parentheses at the start of line i (inside them a `},` ends no statement).
         self.params = [0] * (len(self.code) + 2)
         level = 0
         # Open brackets in order, and how many of each: a } also closes the ( left open inside it.

@@ -408,7 +408,7 @@ class Writer:
     def replace_file(self, record: FileRecord, lang: str, redactions: int, chunks: list[NewChunk]) -> None:
         """Make the store hold exactly `chunks` for this file; unchanged chunks are left alone."""
         rows = self._conn.execute("SELECT id, hash, lang FROM chunks WHERE path = ?", (record.path,))
-        old = {cid: (digest, lang) for cid, digest, lang in rows}
+        old = {cid: (digest, stored_lang) for cid, digest, stored_lang in rows}
         new_ids = {c.id for c in chunks}
         self._delete_chunks(set(old) - new_ids)
         for c in chunks:
