@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from corpora import CACHE, CORPORA  # noqa: E402
 
 from cce.engine import Engine  # noqa: E402
-from cce.search import INTERFACE_PATH, MODES  # noqa: E402
+from cce.search import INTERFACE_PATH, MODES, declares_only  # noqa: E402
 from cce.settings import Settings  # noqa: E402
 
 
@@ -50,10 +50,14 @@ def identifier_check(engine: Engine, count: int = 40, seed: int = 7) -> tuple[in
         "'type', 'enum', 'trait') AND symbol IS NOT NULL GROUP BY symbol HAVING count(DISTINCT path) = 1 "
         "ORDER BY symbol"
     )
-    # An interface or stub file (.mli, .pyi) declares what another file defines, where the lookup
-    # rightly goes instead.
-    paths = store.chunks_by_ids(cid for _symbol, cid in rows)
-    rows = [(symbol, cid) for symbol, cid in rows if not INTERFACE_PATH.search(paths[cid].path)]
+    # An interface or stub file (.mli, .pyi) or a C prototype declares what another chunk defines,
+    # where the lookup rightly goes instead.
+    chunks = store.chunks_by_ids(cid for _symbol, cid in rows)
+    rows = [
+        (symbol, cid)
+        for symbol, cid in rows
+        if not INTERFACE_PATH.search(chunks[cid].path) and not declares_only(chunks[cid].text)
+    ]
     sample = random.Random(seed).sample(rows, min(count, len(rows)))
     misses = []
     for symbol, _cid in sample:

@@ -60,7 +60,7 @@ from itertools import accumulate
 # parentheses of every brace language but R, Tcl and the Lisps are counted, as JavaScript's are. 49:
 # no change to chunks; the re-chunk gives back their language to chunks stored under another (the
 # `.pl` files of Prolog once read as Perl). (42 and 47 were measured and not kept; see the README.)
-CHUNKER_VERSION = "49"
+CHUNKER_VERSION = "50"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -1237,6 +1237,10 @@ class _BraceFile:
             if match and (best is None or match.start() < best[0].start()):
                 best = (match, kind)
         if best is None:
+            anonymous = self._typedef_name(first, end, depth, head)
+            if anonymous:
+                name, kind = anonymous
+                return (f"{owner.qual}.{name}" if owner.qual else name), kind
             return (owner.symbol, owner.kind) if depth else (None, "module")
         match, kind = best
         groups = match.groupdict()
@@ -1259,6 +1263,24 @@ class _BraceFile:
         if kind == "function" and dotted and not (owner.kind == "module" and owner.symbol):
             kind = "method"  # Go receivers, C++ Class::method, members of a type (not of a Rust module)
         return name, _KIND_NAMES.get(kind, kind)
+
+
+    def _typedef_name(self, first: int, end: int, depth: int, head: str) -> tuple[str, str] | None:
+        """C's anonymous `typedef struct { ... } Name;`, named by what follows its closing brace."""
+        opened = _ANONYMOUS_TYPEDEF.match(head) if self.ctx.lang in _TYPEDEF_LANGUAGES else None
+        if opened is None:
+            return None
+        # The line that closes it, or its only line (`typedef enum { A, B } Mode;`).
+        closing = next((j for j in range(first, end + 1) if self.depth[j] > depth >= self.depth[j + 1]), first)
+        line = self.code[closing - 1]
+        named = _TYPEDEF_NAME.match(line, line.rfind("}")) if "}" in line else None
+        return (named["name"], opened["kind"]) if named else None
+
+
+_TYPEDEF_LANGUAGES = frozenset({"c", "cpp", "objc"})
+_ANONYMOUS_TYPEDEF = re.compile(r"\s*typedef\s+(?P<kind>struct|union|enum)\s*\{")
+# `} Name;`, `} Name, *NamePtr;`, `} __attribute__((packed)) Name;` (masked strings leave no quotes)
+_TYPEDEF_NAME = re.compile(r"\}\s*(?:__attribute__\s*\(\([^()]*\)\)\s*)?(?P<name>[A-Za-z_]\w*)\s*[,;\[]")
 
 
 # A Rust macro invocation that opens a block of items (`cfg_rt! {`, `ffi_fn! {`, `pin_project! {`).

@@ -1965,6 +1965,28 @@ def test_c_function_like_macros_are_named() -> None:
     assert holding(chunks, "return 2 * x").symbol == "twice"
 
 
+def test_c_anonymous_typedefs_are_named_by_what_follows_their_closing_brace() -> None:
+    fields = "".join(f"    unsigned field{k};  /**< what field {k} holds */\n" for k in range(6))
+    c = (
+        f"/* Compression parameters. */\ntypedef struct {{\n{fields}}} ZSTD_compressionParameters;\n\n"
+        "typedef enum {\n    ZSTD_dct_auto = 0,\n    ZSTD_dct_rawContent = 1\n} ZSTD_dictContentType_e;\n\n"
+        f"typedef struct\n{{\n{fields}}} Point, *PointPtr;\n\n"
+        "typedef union { int i; float f; } __attribute__((packed)) Number;\n"
+    )
+    chunks = chunk_source("lib/zstd.h", c, max_tokens=100)
+    assert_well_formed("lib/zstd.h", c, chunks, 100)
+    params = holding(chunks, "/* Compression parameters. */")
+    assert (params.symbol, params.kind) == ("ZSTD_compressionParameters", "struct")
+    assert (holding(chunks, "ZSTD_dct_auto").symbol, holding(chunks, "ZSTD_dct_auto").kind) == (
+        "ZSTD_dictContentType_e",
+        "enum",
+    )
+    assert holding(chunks, "typedef struct\n{").symbol == "Point"
+    assert (holding(chunks, "float f;").symbol, holding(chunks, "float f;").kind) == ("Number", "union")
+    # A variable of an unnamed type defines no type.
+    assert symbols(chunk_source("lib/cli.c", "struct {\n    int verbose;\n} settings;\n")) == [None]
+
+
 def test_c_braces_in_strings_chars_and_comments_do_not_count() -> None:
     chunks = chunk_source("tool/parse.c", C, max_tokens=120)
     assert_well_formed("tool/parse.c", C, chunks, 120)
