@@ -72,6 +72,11 @@ _GENERATED_HEAD = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _ASKS_FOR_GENERATED = re.compile(r"\bgenerat\w*", re.IGNORECASE)
+# Superseded code kept beside its replacement (zstd's legacy/ decoders of old formats, Pydantic's and
+# tRPC's deprecated/, Expo's Legacy/) repeats the names and words of the code in use, and weighs like
+# docs unless the question asks about it.
+_LEGACY_PATH = re.compile(r"(?:^|/)(?:legacy|deprecated|obsolete)/", re.IGNORECASE)
+_ASKS_FOR_LEGACY = re.compile(r"\b(?:legacy|deprecat\w*|obsolete|old(?:er)?|former\w*)\b", re.IGNORECASE)
 # A chunk that only declares functions (a Java abstract or interface method, a C prototype, a Rust
 # trait method, a PHP interface method) holds no behaviour, yet its doc comment and signature match
 # a question about that behaviour as well as the code that has it (jdk.httpserver: HttpExchange's
@@ -178,6 +183,7 @@ class Searcher:
             tests=not _ASKS_FOR_SUPPORTING.search(query),
             docs=not _ASKS_FOR_DOCS.search(query),
             generated=not _ASKS_FOR_GENERATED.search(query),
+            legacy=not _ASKS_FOR_LEGACY.search(query),
         )
         return self._hits(fuse(rankings), top_k, definitions, demote)
 
@@ -309,17 +315,20 @@ class Searcher:
 
 @dataclass(frozen=True)
 class _Demote:
-    """Which supporting files count less for a query: tests and examples, docs, generated code."""
+    """Which supporting files count less for a query: tests and examples, docs, generated and
+    superseded code."""
 
     tests: bool
     docs: bool
     generated: bool
+    legacy: bool
 
     def weight(self, path: str) -> float:
         """The share of its score a file keeps."""
         if self.tests and _SUPPORTING_PATH.search(path):
             return TEST_FILE_WEIGHT
-        return SUPPORTING_FILE_WEIGHT if self.docs and _DOCS_PATH.search(path) else 1.0
+        supporting = (self.docs and _DOCS_PATH.search(path)) or (self.legacy and _LEGACY_PATH.search(path))
+        return SUPPORTING_FILE_WEIGHT if supporting else 1.0
 
 
 def fuse(rankings: list[tuple[list[tuple[int, float]], float]]) -> list[tuple[int, float]]:

@@ -154,12 +154,35 @@ def test_an_interface_file_ranks_below_the_code_it_declares(build, interface, mo
     ],
 )
 def test_tests_are_known_by_their_path_in_each_language(path, test):
-    assert (_Demote(tests=True, docs=True, generated=True).weight(path) < 1.0) is test
+    assert (_Demote(tests=True, docs=True, generated=True, legacy=True).weight(path) < 1.0) is test
 
 
 @pytest.mark.parametrize("path", ["news.py", "app/install.rb", "todo.go", "src/History.php"])
 def test_code_named_like_a_prose_file_is_not_demoted(path):
-    assert _Demote(tests=True, docs=True, generated=True).weight(path) == 1.0
+    assert _Demote(tests=True, docs=True, generated=True, legacy=True).weight(path) == 1.0
+
+
+SKIPPABLE_C = """/* A skippable frame is stepped over: its size is read from its header. */
+size_t skip_frame(const char *src, size_t size)
+{
+    return read_frame_size(src + 4) + 8;
+}
+"""
+# The decoder of an old format, kept beside the current one, says the same in more words.
+SKIPPABLE_V05_C = """/* Skippable frame, old format: a skippable frame is skipped, its size read first. */
+size_t skip_frame_v05(const char *src, size_t size)
+{
+    return read_frame_size_v05(src + 4) + 8;
+}
+"""
+
+
+@pytest.mark.parametrize("folder", ["legacy", "deprecated", "Obsolete"])
+def test_superseded_code_ranks_below_the_code_in_use_unless_asked_for(build, folder):
+    engine = build("frames", {"decompress/frame.c": SKIPPABLE_C, f"{folder}/frame_v05.c": SKIPPABLE_V05_C, **FILLER})
+    old = f"{folder}/frame_v05.c"
+    assert top_files(engine, "What happens to a skippable frame?")[:2] == ["decompress/frame.c", old]
+    assert top_files(engine, "What happens to a skippable frame in the legacy format?")[0] == old
 
 
 FRAMING_H = """#ifndef FRAMING_H
