@@ -60,7 +60,7 @@ from itertools import accumulate
 # parentheses of every brace language but R, Tcl and the Lisps are counted, as JavaScript's are. 49:
 # no change to chunks; the re-chunk gives back their language to chunks stored under another (the
 # `.pl` files of Prolog once read as Perl). (42 and 47 were measured and not kept; see the README.)
-CHUNKER_VERSION = "50"
+CHUNKER_VERSION = "51"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -677,7 +677,7 @@ _TYPE_KEYWORDS = "class|interface|enum|record|struct|trait|object|protocol|exten
 
 def _type_declaration(keywords: str) -> re.Pattern[str]:
     return re.compile(
-        rf"^\s*{_ANNOTATED}(?P<kind>{keywords})"
+        rf"^\s*{_ANNOTATED}@?(?P<kind>{keywords})"  # Java's annotation types: `public @interface Expose`
         # Swift's `class func` and `class var` declare type members, not a class.
         r"\s+(?!(?:func|var|let|subscript)\b)(?P<name>[\w$.]+(?:\\[\w$]+)*)",  # PHP: Monolog\Handler
         re.M,

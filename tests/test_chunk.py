@@ -1897,6 +1897,20 @@ def test_java_class_splits_into_members() -> None:
     assert holding(chunks, "public int count(").symbol == "Shop.count"
 
 
+def test_java_annotation_types_are_named() -> None:
+    said = "fields without this annotation are left out when the builder says so"
+    doc = "".join(f" * Note {k}: {said}.\n" for k in range(8))
+    java = (
+        f"package com.google.gson.annotations;\n\n/**\n{doc} */\n@Documented\n@Retention(RetentionPolicy.RUNTIME)\n"
+        "public @interface Expose {\n  /** Whether the field is serialized. */\n"
+        "  public boolean serialize() default true;\n}\n"
+    )
+    chunks = chunk_source("annotations/Expose.java", java, max_tokens=120)
+    assert_well_formed("annotations/Expose.java", java, chunks, 120)
+    assert (holding(chunks, "Note 7").symbol, holding(chunks, "Note 7").kind) == ("Expose", "interface")
+    assert holding(chunks, "boolean serialize()").symbol == "Expose.serialize"
+
+
 def test_cpp_and_csharp_operators_are_named() -> None:
     body = "".join(f"    int v{n} = compute(other, {n}) + offset_{n};\n" for n in range(6))
     signatures = (
