@@ -96,6 +96,26 @@ def test_docs_rank_below_the_code_they_describe(build, mode):
     assert top_files(engine, "How do I install the router?", mode)[0] == "README.md"  # only prose answers it
 
 
+ROUTER_GO = """package router
+
+// Strip removes the trailing slash from a path before it is matched.
+func Strip(path string) string {
+	return strings.TrimSuffix(path, "/")
+}
+"""
+ROUTER_DOC_GO = """// Package router matches paths. Trailing slashes are stripped from each path before the path
+// is matched, so /users/ and /users match the same route: a trailing slash never matters.
+package router
+"""
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_go_package_documentation_ranks_below_the_code(build, mode):
+    engine = build("router", {"router/strip.go": ROUTER_GO, "router/doc.go": ROUTER_DOC_GO, **FILLER})
+    found = top_files(engine, "How are trailing slashes stripped from the path?", mode)
+    assert found[:2] == ["router/strip.go", "router/doc.go"]
+
+
 def test_a_notebook_cell_is_found_and_its_plot_is_not_indexed(build):
     plot = "aGlzdG9ncmFt" * 2000  # base64 of a plot, in one long output line
     notebook = (
