@@ -60,7 +60,7 @@ from itertools import accumulate
 # parentheses of every brace language but R, Tcl and the Lisps are counted, as JavaScript's are. 49:
 # no change to chunks; the re-chunk gives back their language to chunks stored under another (the
 # `.pl` files of Prolog once read as Perl). (42 and 47 were measured and not kept; see the README.)
-CHUNKER_VERSION = "51"
+CHUNKER_VERSION = "52"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
 # A hit should point at about half a screen: a longer chunk is split even when its tokens would fit.
@@ -417,7 +417,10 @@ def _merge_pair(ctx: _Ctx, a: _Seg, b: _Seg, limit: int) -> _Seg | None:
     tiny = size_b <= TINY_TOKENS or (size_a <= TINY_TOKENS and a.symbol in (None, b.symbol))
     if size_a + size_b > limit and not tiny:
         return None
-    named = a if a.symbol is not None or b.symbol is None else b  # the first name is kept
+    # The first name is kept, unless it only names a variable and a definition follows (`const
+    # parsePG = parse;` before `function tryParse(str) {`).
+    first_named = a.symbol is not None and not (a.kind == "variable" and b.symbol and b.kind in _DEFINES)
+    named = a if first_named or b.symbol is None else b
     if not ctx.fits(a.start, b.end, named.symbol, named.kind):
         return None
     return _Seg(a.start, b.end, named.symbol, named.kind)
@@ -906,6 +909,7 @@ _TYPE_KINDS = frozenset(
     | {"union", "actor"}
 )
 _TEMPLATE_ARGS = re.compile(r"<[^<>]*>")
+_DEFINES = frozenset({"function", "method", "macro"}) | _TYPE_KINDS  # kinds of chunk that define code
 _KIND_NAMES = {"mod": "module", "var": "variable", "opaque": "struct", "typealias": "type"}
 _KEYWORDS = frozenset(
     {"if", "for", "foreach", "while", "switch", "catch", "return", "sizeof", "new", "else", "do", "try"}

@@ -852,6 +852,19 @@ def test_a_javascript_function_is_named_as_it_is_used(path: str, opening: str, s
     assert len(body) > 1 and {(chunk.symbol, chunk.kind) for chunk in body} == {(symbol, kind)}
 
 
+def test_a_small_function_merged_after_a_variable_names_the_chunk() -> None:
+    js = (
+        "const { parse } = require('pg-connection-string');\nconst parsePG = parse;\n\n"
+        "/**\n * @param str\n */\nfunction tryParse(str) {\n  try {\n    return new URL(str);\n"
+        "  } catch (e) {\n    return null;\n  }\n}\n"
+    )
+    [chunk] = chunk_source("lib/parse-connection.js", js)
+    assert (chunk.symbol, chunk.kind) == ("tryParse", "function")
+    # A definition first keeps its name.
+    [chunk] = chunk_source("lib/parse.js", "function tryParse(str) {\n  return str;\n}\n\nconst parsePG = parse;\n")
+    assert chunk.symbol == "tryParse"
+
+
 def test_a_member_assigned_a_value_is_no_definition() -> None:
     text = "exports.limit = 100;\n\napp.settings = defaults.settings;\n"
     assert {chunk.symbol for chunk in chunk_source("lib/application.js", text)} == {None}
