@@ -84,8 +84,8 @@ _ASKS_FOR_LEGACY = re.compile(r"\b(?:legacy|deprecat\w*|obsolete|old(?:er)?|form
 # abstract methods above ExchangeImpl; libxcrypt: the prototypes in crypt-port.h above the .c files).
 # Such a chunk counts half; a query naming it still finds it first (`_definitions`).
 # The same goes for a whole interface or stub file, which declares what another file implements:
-# OCaml's .mli, Python's .pyi, TypeScript's .d.ts, Ruby's .rbi and .rbs.
-INTERFACE_PATH = re.compile(r"\.(?:mli|pyi|rbi|rbs)$|\.d\.[cm]?ts$")
+# OCaml's .mli, Python's .pyi, TypeScript's .d.ts, Ruby's .rbi and .rbs, Flow's .js.flow.
+INTERFACE_PATH = re.compile(r"\.(?:mli|pyi|rbi|rbs)$|\.d\.[cm]?ts$|\.js\.flow$")
 DECLARES_KNOWN_LIMIT = 100_000  # verdicts remembered per searcher, by chunk id (a few MB)
 _COMMENT = re.compile(r"/\*.*?\*/|/\*.*|//[^\n]*|^\s*(?:#|\*|@\w+(?:\([^)\n]*\))?\s*$)[^\n]*", re.DOTALL | re.MULTILINE)
 # Modifiers or a return type, then the name, the parameters, and maybe `throws X` or `-> T`: no `=`,

@@ -153,7 +153,7 @@ MUTEX_MLI = """val unlock : t -> unit
 """
 
 
-@pytest.mark.parametrize("interface", ["lwt_mutex.mli", "lwt_mutex.pyi", "lwt_mutex.d.ts"])
+@pytest.mark.parametrize("interface", ["lwt_mutex.mli", "lwt_mutex.pyi", "lwt_mutex.d.ts", "lwt_mutex.js.flow"])
 @pytest.mark.parametrize("mode", ["lexical", "hybrid"])
 def test_an_interface_file_ranks_below_the_code_it_declares(build, interface, mode):
     engine = build("mutex", {"lwt_mutex.ml": MUTEX_ML, interface: MUTEX_MLI, **FILLER})
