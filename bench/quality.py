@@ -42,7 +42,7 @@ def score(files: list[str], expected: list[str]) -> dict[str, float]:
 
 
 def identifier_check(engine: Engine, count: int = 40, seed: int = 7) -> tuple[int, int, list[str]]:
-    """Sample `count` definitions whose name is unique in the corpus; query each bare name and count
+    """Sample `count` definitions whose name is unique in the corpus; query each name and count
     how often its defining chunk ranks first. Returns (first, sampled, misses)."""
     store = engine.searcher().store
     rows = store.query(
@@ -50,13 +50,20 @@ def identifier_check(engine: Engine, count: int = 40, seed: int = 7) -> tuple[in
         "'type', 'enum', 'trait') AND symbol IS NOT NULL GROUP BY symbol HAVING count(DISTINCT path) = 1 "
         "ORDER BY symbol"
     )
+    # A bare name is queried bare, so it must not be the last part of a name defined in another file
+    # either (a Rust test `fn io_driver_ready_count` beside `RuntimeMetrics.io_driver_ready_count`).
+    files_by_last: dict[str, set[str]] = {}
+    for symbol, path in store.query("SELECT symbol, path FROM chunks WHERE symbol IS NOT NULL"):
+        files_by_last.setdefault(symbol.rsplit(".", 1)[-1], set()).add(path)
     # An interface or stub file (.mli, .pyi) or a C prototype declares what another chunk defines,
     # where the lookup rightly goes instead.
     chunks = store.chunks_by_ids(cid for _symbol, cid in rows)
     rows = [
         (symbol, cid)
         for symbol, cid in rows
-        if not INTERFACE_PATH.search(chunks[cid].path) and not declares_only(chunks[cid].text)
+        if not INTERFACE_PATH.search(chunks[cid].path)
+        and not declares_only(chunks[cid].text)
+        and ("." in symbol or len(files_by_last[symbol]) == 1)
     ]
     sample = random.Random(seed).sample(rows, min(count, len(rows)))
     misses = []

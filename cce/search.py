@@ -37,11 +37,12 @@ TEST_FILE_WEIGHT = 0.25
 # its README still beats unrelated code.
 SUPPORTING_FILE_WEIGHT = 0.5
 # Xcode and .NET projects keep tests in `Tests/` (Perl's `Test/` is a namespace: Plack::Test); Swift's
-# Quick, Kotlin's Kotest and Scala's ScalaTest name test classes `...Spec`.
+# Quick, Kotlin's Kotest and Scala's ScalaTest name test classes `...Spec`; a Rust module's unit
+# tests may live in its `tests.rs` or `test.rs` (Jinja's `tests.py` is its template tests: code).
 _SUPPORTING_PATH = re.compile(
     r"(?:^|/)(?:tests?|Tests|__tests__|specs?|testdata|examples?|_examples)/"
     r"|(?:^|/)(?:test_[^/]*|[^/]*_test\.[^/.]+|[^/]*\.(?:test|spec)\.[^/.]+|[^/]*_spec\.rb|conftest\.py"
-    r"|[^/]*Tests?\.(?:java|kt|cs|scala|swift)|[^/]*Spec\.(?:swift|kt|scala|groovy))$"
+    r"|[^/]*Tests?\.(?:java|kt|cs|scala|swift)|[^/]*Spec\.(?:swift|kt|scala|groovy)|tests?\.rs)$"
 )
 # Unit tests inside a source file: Rust's `mod tests` (the chunker names its items `tests.x`).
 _TEST_MODULE_SYMBOL = re.compile(r"^tests?(?:\.|$)")
@@ -234,7 +235,8 @@ class Searcher:
         # before it, before `registry::set_level`); then chunks named so before lines inside one.
         def tier(match: dict) -> tuple:
             lookup = _LOOKUP_RANK.get(match["kind"], 0)
-            return match["match"] != "exact", lookup > 1, match["symbol"] != name, lookup
+            assigned = lookup >= _LOOKUP_RANK["assignment"]  # maybe a local: weaker than a test's definition
+            return match["match"] != "exact", assigned, _supporting(match), lookup > 1, match["symbol"] != name, lookup
 
         tiers = [tier(match) for match in found]
         best = min(tiers, default=None)
@@ -391,6 +393,7 @@ _R_NAME = re.compile(r"[\w.]+")
 _OWNER_KINDS = ("class", "struct", "interface", "impl", "trait", "object", "package")
 # Chunks with a matching symbol read per find_symbol call: bounds the work on a short, common name.
 SYMBOL_SCAN_LIMIT = 2000
+NESTED_SCAN_LIMIT = 500  # chunks that mention a name, scanned for a line defining it
 
 
 def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
@@ -440,9 +443,8 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
     # names a chunk too, but `function Route(path)` is what the name is looked up for.
     def order(found: dict) -> tuple:
         lookup, variable = _LOOKUP_RANK.get(found["kind"], 0), found["kind"] == "variable"
-        supporting = bool(_SUPPORTING_PATH.search(found["path"]))  # a test's helper of the same name
         interface = bool(INTERFACE_PATH.search(found["path"]))  # `val f` in the .mli after `let f`
-        return rank(found), lookup, variable, supporting, interface, found["path"], found["start"]
+        return rank(found), _supporting(found), lookup, variable, interface, found["path"], found["start"]
 
     windows: dict[tuple[str, str, bool], list[int]] = defaultdict(list)  # named chunks, in line order
     for found in sorted(candidates, key=order):
@@ -459,6 +461,12 @@ def find_symbol(store: Store, name: str, limit: int = 20) -> list[dict]:
         matches[key] = {**found, "match": ("exact", "exact", "name", "prefix", "substring")[rank(found)]}
     _point_at_declarations(store, matches, windows)
     return list(matches.values())
+
+
+def _supporting(found: dict) -> bool:
+    """A definition in a test, an example or the docs (a test's helper, a docs section of the same
+    name) comes after one in the code, even one nested in a chunk named otherwise."""
+    return bool(_SUPPORTING_PATH.search(found["path"]) or _DOCS_PATH.search(found["path"]))
 
 
 def _mark_declarations(store: Store, candidates: list[dict], last: str) -> None:
@@ -572,8 +580,9 @@ def _nested_lines(store: Store, last: str, only_lang: str | None = None) -> list
     only = " AND c.lang = ?" if only_lang else ""
     rows = store.query(
         "SELECT c.id, c.path, c.start_line, c.end_line, c.symbol, c.kind, c.lang, c.text FROM chunks_fts "
-        f"JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ?{only} LIMIT 500",
-        (" AND ".join('"' + t + '"' for t in terms), *((only_lang,) if only_lang else ())),
+        # Best matches first: unordered, they would be a random few of a common name's thousands.
+        f"JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ?{only} ORDER BY rank LIMIT ?",
+        (" AND ".join('"' + t + '"' for t in terms), *((only_lang,) if only_lang else ()), NESTED_SCAN_LIMIT),
     )
     found = []
     for cid, path, start, end, symbol, kind, lang, text in rows:

@@ -171,6 +171,9 @@ def test_an_interface_file_ranks_below_the_code_it_declares(build, interface, mo
         ("src/test/kotlin/ParserSpec.kt", True),
         ("Plack/Test/MockHTTP.pm", False),  # Perl's Test:: namespace is library code
         ("PythonTypes/TypeSpec.cs", False),
+        ("src/bytes/tests.rs", True),  # a Rust module's unit tests
+        ("src/join/test.rs", True),
+        ("jinja2/tests.py", False),  # Jinja's template tests are its code
     ],
 )
 def test_tests_are_known_by_their_path_in_each_language(path, test):
@@ -488,6 +491,60 @@ def test_a_query_that_names_a_definition_finds_it_first(build, query, path, defi
     for mode in ("lexical", "hybrid"):
         hit = engine.search(query, mode=mode)[0]
         assert (hit.path, definition in hit.text) == (path, True), mode
+
+
+JS_SERVER = """function createServer (options) {
+  return http.createServer(options).on('timeout', close)
+
+  function close () {
+    this.close()
+  }
+}
+"""
+JS_ROUTE_TYPES_TEST = """const routeHandler = function (request, reply) {
+  expectType<FastifyRequest>(request)
+}
+"""
+JS_ROUTES = """function buildRouting (options) {
+  return { route }
+
+  function routeHandler (req, res, params) {
+    const context = lookup(req)
+    context.handler(req, res, params)
+  }
+}
+"""
+CPP_SCANNER = """void Scanner::ScanPlainScalar() {
+  std::string scalar;
+  Mark mark = INPUT.mark();
+  scalar = ScanScalar(INPUT, params);
+  m_tokens.push(Token(scalar));
+}
+"""
+PY_EMITTER_TEST = """def scalar(value, tag='', anchor=''):
+    return {'emit': ['Scalar', value, tag, anchor]}
+"""
+
+
+def test_a_definition_in_the_code_comes_before_one_in_tests(build):
+    files = {"test/types/route.test-d.ts": JS_ROUTE_TYPES_TEST, "lib/route.js": JS_ROUTES}
+    files |= {"src/scantoken.cpp": CPP_SCANNER, "test/create-emitter-tests.py": PY_EMITTER_TEST}
+    engine = build("lookup", {**files, **FILLER})
+    # A function nested in another in the code, before a test's function of the same name...
+    assert engine.search("routeHandler")[0].path == "lib/route.js"
+    # ...but a local variable in the code is no definition to put before it.
+    assert engine.search("scalar")[0].path == "test/create-emitter-tests.py"
+
+
+def test_a_nested_definition_of_a_common_name_is_found(build, monkeypatch):
+    # Of the chunks that mention `close`, the best matches are scanned first (here only one is).
+    monkeypatch.setattr("cce.search.NESTED_SCAN_LIMIT", 1)
+    steps = "".join(f"  server.step{k}(options)\n" for k in range(8))
+    caller = "function caller{0} (server) {{\n" + steps + "  server.close(done{0})\n}}\n"
+    callers = {f"lib/caller_{i}.js": caller.format(i) for i in range(30)}
+    engine = build("common", {"lib/server.js": JS_SERVER, **callers, **FILLER})
+    [found] = find_symbol(engine.searcher().store, "close")
+    assert (found["path"], found["start"], found["match"]) == ("lib/server.js", 4, "exact")
 
 
 # `qqnorm.default` is one name (R's S3 method for the generic `qqnorm`), merged with the generic.
