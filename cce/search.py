@@ -57,7 +57,7 @@ _DOCS_PATH = re.compile(
     r"(?:^|/)(?:docs?|documentation)/|\.(?:md|markdown|mdx|rst|adoc|txt)$"
     r"|(?:^|/)(?:(?i:licen[cs]e|copying|notice|authors|changelog|changes|history|readme)"
     r"|NEWS|THANKS|TODO|CREDITS|CONTRIBUTORS|MAINTAINERS|INSTALL)(?:[-.][A-Z0-9][A-Z0-9._-]*)?$"
-    r"|(?:^|/)doc\.go$"  # Go's package documentation, by convention a file of its own
+    r"|(?:^|/)(?:doc\.go|package-info\.java)$"  # a Go or Java package's documentation, by convention a file of its own
 )
 _ASKS_FOR_DOCS = re.compile(
     r"\b(?:docs?|documentation|documented|readme|changelog|licen[cs]e[sd]?|guides?|tutorials?|install\w*"

@@ -180,6 +180,12 @@ def test_tests_are_known_by_their_path_in_each_language(path, test):
     assert (_Demote(tests=True, docs=True, generated=True, legacy=True).weight(path) < 1.0) is test
 
 
+@pytest.mark.parametrize("path", ["router/doc.go", "org/apache/commons/lang3/concurrent/package-info.java"])
+def test_go_and_java_package_documentation_counts_as_docs(path):
+    assert _Demote(tests=True, docs=True, generated=True, legacy=True).weight(path) == 0.5
+    assert _Demote(tests=True, docs=False, generated=True, legacy=True).weight(path) == 1.0  # asked for docs
+
+
 @pytest.mark.parametrize("path", ["news.py", "app/install.rb", "todo.go", "src/History.php"])
 def test_code_named_like_a_prose_file_is_not_demoted(path):
     assert _Demote(tests=True, docs=True, generated=True, legacy=True).weight(path) == 1.0
