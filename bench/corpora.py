@@ -737,4 +737,51 @@ CORPORA = {
         "usr/share/rubygems-integration/all/gems/rspec-core-3.12.0/lib",
         QUERIES / "rspec-core.json",
     ),
+    # Held out, a round scored first at 230da28.
+    "aiohttp": Corpus("aiohttp", "pypi", "aiohttp", "3.10.5", "aiohttp", QUERIES / "aiohttp.json"),
+    "mocha": Corpus("mocha", "npm", "mocha", "10.7.3", "package/lib", QUERIES / "mocha.json"),
+    "effect-platform": Corpus(
+        "effect-platform", "npm", "@effect/platform", "0.63.2", "package/src", QUERIES / "effect-platform.json"
+    ),
+    "websocket": Corpus(
+        "websocket",
+        "debian",
+        "golang-github-gorilla-websocket-dev",
+        "1.5.0-2",
+        "usr/share/gocode/src/github.com/gorilla/websocket",
+        QUERIES / "websocket.json",
+    ),
+    "regex": Corpus(
+        "regex",
+        "debian",
+        "librust-regex-dev",
+        "1.7.1-1",
+        "usr/share/cargo/registry/regex-1.7.1",
+        QUERIES / "regex.json",
+    ),
+    "jackson-core": Corpus(
+        "jackson-core",
+        "debian-source",
+        "jackson-core",
+        "2.14.1-2~deb12u1",
+        "jackson-core-jackson-core-2.14.1/src/main/java/com/fasterxml/jackson/core",
+        QUERIES / "jackson-core.json",
+    ),
+    # The whole source tree: tests, samples and build files beside the library's sources.
+    "libevent": Corpus(
+        "libevent",
+        "debian-source",
+        "libevent",
+        "2.1.12-stable-8",
+        "libevent-2.1.12-stable",
+        QUERIES / "libevent.json",
+    ),
+    "doctrine-dbal": Corpus(
+        "doctrine-dbal",
+        "debian",
+        "php-doctrine-dbal",
+        "3.6.1+dfsg-1",
+        "usr/share/php/Doctrine/DBAL",
+        QUERIES / "doctrine-dbal.json",
+    ),
 }
