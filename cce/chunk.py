@@ -60,6 +60,9 @@ from itertools import accumulate
 # parentheses of every brace language but R, Tcl and the Lisps are counted, as JavaScript's are. 49:
 # no change to chunks; the re-chunk gives back their language to chunks stored under another (the
 # `.pl` files of Prolog once read as Perl). (42 and 47 were measured and not kept; see the README.)
+# 50: C's anonymous `typedef struct { ... } Name;` is named by what follows its closing brace.
+# 51: Java's annotation types (`public @interface Expose`) are declarations. 52: merged neighbours
+# take a definition's name rather than a variable's before it.
 CHUNKER_VERSION = "52"
 # bge-small-en-v1.5 reads 512 tokens; the rest is slack for where the estimate and tokenizer disagree.
 MAX_TOKENS = 480
@@ -1267,7 +1270,6 @@ class _BraceFile:
         if kind == "function" and dotted and not (owner.kind == "module" and owner.symbol):
             kind = "method"  # Go receivers, C++ Class::method, members of a type (not of a Rust module)
         return name, _KIND_NAMES.get(kind, kind)
-
 
     def _typedef_name(self, first: int, end: int, depth: int, head: str) -> tuple[str, str] | None:
         """C's anonymous `typedef struct { ... } Name;`, named by what follows its closing brace."""

@@ -233,9 +233,11 @@ class Searcher:
         # local `app = ...` in some function must not beat `APIRouter.app`); then the name itself
         # before `Class.name` (spdlog's free `set_level`, merged into the chunk of the function
         # before it, before `registry::set_level`); then chunks named so before lines inside one.
+        # Before all but the first, a definition in the code comes before one in tests or docs, and
+        # an assignment (maybe a local) after both.
         def tier(match: dict) -> tuple:
             lookup = _LOOKUP_RANK.get(match["kind"], 0)
-            assigned = lookup >= _LOOKUP_RANK["assignment"]  # maybe a local: weaker than a test's definition
+            assigned = lookup >= _LOOKUP_RANK["assignment"]
             return match["match"] != "exact", assigned, _supporting(match), lookup > 1, match["symbol"] != name, lookup
 
         tiers = [tier(match) for match in found]
